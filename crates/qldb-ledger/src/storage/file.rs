@@ -1,0 +1,809 @@
+//! The file-backed journal: one append-only, checksummed file per ledger, made
+//! durable with `fdatasync` and group commit.
+//!
+//! # On-disk format (version 1)
+//!
+//! All integers are little-endian.
+//!
+//! ```text
+//! file   := header frame*
+//! header := magic "QLDBJRNL" (8 bytes) | version: u32 = 1 | reserved: u32 = 0        16 bytes
+//! frame  := magic "QREC" (4 bytes) | len: u32 | index: u64 | batch: u64 | crc: u32    28 bytes
+//!           payload (len bytes)
+//! ```
+//!
+//! - `len`: payload length, at most [`MAX_RECORD_LEN`] (64 MiB). A larger value is
+//!   treated as damage, so a flipped length bit cannot make recovery allocate
+//!   gigabytes.
+//! - `index`: the record's 0-based index. It must equal the frame's position in
+//!   the file, which catches duplicated or misplaced frames.
+//! - `batch`: index of the first record of the group-commit write that carried
+//!   this frame. Invariant: when this frame was written, every record *before*
+//!   `batch` was already durable (the previous write had been `fdatasync`ed).
+//!   Recovery uses it to tell a torn tail from real corruption (below).
+//! - `crc`: CRC-32 (IEEE, as computed by `crc32fast`) of the payload followed by
+//!   the 20 header bytes `len | index | batch`. Covering the header means a
+//!   damaged length or index is caught like a damaged payload. (Payload first so
+//!   the expensive part can be hashed before the append lock assigns the index.)
+//! - The per-frame magic lets recovery find frame boundaries again after a
+//!   damaged frame whose length can no longer be trusted.
+//!
+//! # Recovery
+//!
+//! [`FileJournal::open`] reads the file front to back. The first frame that is
+//! incomplete, lacks the magic, exceeds the length limit, fails its checksum or
+//! carries an unexpected index ends the valid prefix. What follows is either
+//!
+//! - a **torn tail**: the last write was interrupted (crash, power loss) before
+//!   its `fdatasync` completed. Those records were never acknowledged, so they are
+//!   truncated away with a warning; or
+//! - **real corruption** of acknowledged data. The rest of the file is searched
+//!   for any intact frame whose `batch` lies beyond the damaged record's index:
+//!   such a frame was written only after the damaged record had been made
+//!   durable, so the damage cannot be an interrupted write. `open` then fails with
+//!   [`StorageError::Corrupt`] and drops nothing.
+//!
+//! Why `batch` rather than "any intact frame after the damage means corruption":
+//! an interrupted write may reach the disk out of order (page write-back does not
+//! follow file order), leaving intact frames of the same unacknowledged write
+//! behind a torn one. Those frames are unacknowledged too and may be dropped.
+//!
+//! After recovery the file is `fdatasync`ed once, because after a *process* crash
+//! the recovered tail may exist only in the page cache: it must be durable before
+//! a new write's `batch` claims it is.
+//!
+//! # Group commit
+//!
+//! [`append`](JournalStore::append) encodes the frame and pushes it onto an
+//! in-memory pending list under a short mutex; no syscall. [`sync`](JournalStore::sync)
+//! returns at once when the record is already durable. Otherwise, under the
+//! sync mutex, the caller either waits on a condvar while a leader is running,
+//! or becomes the leader: it takes the *whole* pending list (which stays readable
+//! as the in-flight batch), writes it with one positional write at the end of the
+//! file, `fdatasync`s, publishes the new durable count and wakes everyone. Woken
+//! callers that are covered return; the others elect the next leader, whose round
+//! carries everything appended meanwhile. So one `fdatasync` covers every record
+//! appended before its round started, and no lock that appends or reads need is
+//! held across the write or the `fdatasync`.
+//!
+//! A failed write or `fdatasync` poisons the store: after a failed `fsync` the
+//! kernel may have dropped the dirty pages, so nothing written since the last good
+//! `fdatasync` can be trusted to be on disk. All later appends, and syncs of
+//! records that were not yet durable, fail with [`StorageError::Poisoned`]; reads
+//! keep working. Reopening the file recovers whatever did reach the disk.
+//!
+//! One process, one `FileJournal` per file: nothing locks the file against a
+//! second writer.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Condvar, Mutex, MutexGuard};
+
+use super::{JournalStore, StorageError, MAX_RECORD_LEN};
+
+#[cfg(test)]
+mod tests;
+
+const FILE_MAGIC: [u8; 8] = *b"QLDBJRNL";
+const FORMAT_VERSION: u32 = 1;
+const FILE_HEADER_LEN: usize = 16;
+
+const FRAME_MAGIC: [u8; 4] = *b"QREC";
+const FRAME_HEADER_LEN: usize = 28;
+/// Bytes `len | index | batch` of a frame header: the part covered by the CRC.
+const FRAME_CRC_FIELDS: Range<usize> = 4..24;
+
+/// The leader keeps its concatenation buffer between rounds to avoid
+/// reallocating, but not beyond this size (one huge record should not pin
+/// its memory forever).
+const WRITE_BUF_KEEP: usize = 4 * 1024 * 1024;
+
+fn file_header() -> [u8; FILE_HEADER_LEN] {
+    let mut h = [0u8; FILE_HEADER_LEN];
+    h[..8].copy_from_slice(&FILE_MAGIC);
+    h[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h
+}
+
+/// Starts a frame for `record`: magic, length and payload, with index, batch and
+/// CRC left for [`seal_frame`]. Done outside the append lock (it copies the payload).
+fn start_frame(record: &[u8]) -> Vec<u8> {
+    let mut frame = Vec::with_capacity(FRAME_HEADER_LEN + record.len());
+    frame.extend_from_slice(&FRAME_MAGIC);
+    // The caller has checked `record.len() <= MAX_RECORD_LEN`, which fits a u32.
+    frame.extend_from_slice(&(record.len() as u32).to_le_bytes());
+    frame.resize(FRAME_HEADER_LEN, 0);
+    frame.extend_from_slice(record);
+    frame
+}
+
+/// Fills in index, batch and the CRC; `payload_crc` has already hashed the payload.
+fn seal_frame(frame: &mut [u8], mut payload_crc: crc32fast::Hasher, index: u64, batch: u64) {
+    frame[8..16].copy_from_slice(&index.to_le_bytes());
+    frame[16..24].copy_from_slice(&batch.to_le_bytes());
+    payload_crc.update(&frame[FRAME_CRC_FIELDS]);
+    frame[24..28].copy_from_slice(&payload_crc.finalize().to_le_bytes());
+}
+
+#[cfg(test)]
+fn encode_frame(record: &[u8], index: u64, batch: u64) -> Vec<u8> {
+    let mut frame = start_frame(record);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(record);
+    seal_frame(&mut frame, crc, index, batch);
+    frame
+}
+
+fn le_u32(b: &[u8]) -> u32 {
+    u32::from_le_bytes(b[..4].try_into().expect("4 bytes"))
+}
+
+fn le_u64(b: &[u8]) -> u64 {
+    u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
+}
+
+/// An intact frame found in a byte buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Frame {
+    index: u64,
+    batch: u64,
+    /// Payload position in the buffer that was decoded.
+    payload: Range<usize>,
+}
+
+impl Frame {
+    fn end(&self) -> usize {
+        self.payload.end
+    }
+}
+
+/// Why the bytes at some offset are not an intact frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FrameDefect {
+    Incomplete {
+        have: usize,
+        need: usize,
+    },
+    BadMagic,
+    TooLarge(u64),
+    Checksum,
+    /// The CRC matches but `batch > index`, which no writer produces.
+    Inconsistent {
+        index: u64,
+        batch: u64,
+    },
+}
+
+impl std::fmt::Display for FrameDefect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameDefect::Incomplete { have, need } => {
+                write!(f, "incomplete frame: {have} of {need} bytes present")
+            }
+            FrameDefect::BadMagic => f.write_str("no frame magic"),
+            FrameDefect::TooLarge(len) => {
+                write!(
+                    f,
+                    "frame length {len} exceeds the {MAX_RECORD_LEN}-byte limit"
+                )
+            }
+            FrameDefect::Checksum => f.write_str("checksum mismatch"),
+            FrameDefect::Inconsistent { index, batch } => {
+                write!(
+                    f,
+                    "frame header is inconsistent (index {index}, batch {batch})"
+                )
+            }
+        }
+    }
+}
+
+/// Decodes the frame starting at `data[pos..]`, verifying everything but its index.
+fn decode_frame(data: &[u8], pos: usize) -> Result<Frame, FrameDefect> {
+    let rest = &data[pos.min(data.len())..];
+    if rest.len() < FRAME_HEADER_LEN {
+        // Check the magic we do have, so garbage is not reported as a torn frame.
+        let n = rest.len().min(FRAME_MAGIC.len());
+        if rest[..n] != FRAME_MAGIC[..n] {
+            return Err(FrameDefect::BadMagic);
+        }
+        return Err(FrameDefect::Incomplete {
+            have: rest.len(),
+            need: FRAME_HEADER_LEN,
+        });
+    }
+    if rest[..4] != FRAME_MAGIC {
+        return Err(FrameDefect::BadMagic);
+    }
+    let len = u64::from(le_u32(&rest[4..]));
+    if len > MAX_RECORD_LEN as u64 {
+        return Err(FrameDefect::TooLarge(len));
+    }
+    let len = len as usize;
+    let need = FRAME_HEADER_LEN + len;
+    if rest.len() < need {
+        return Err(FrameDefect::Incomplete {
+            have: rest.len(),
+            need,
+        });
+    }
+    let payload = &rest[FRAME_HEADER_LEN..need];
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(payload);
+    crc.update(&rest[FRAME_CRC_FIELDS]);
+    if crc.finalize() != le_u32(&rest[24..]) {
+        return Err(FrameDefect::Checksum);
+    }
+    let index = le_u64(&rest[8..]);
+    let batch = le_u64(&rest[16..]);
+    if batch > index {
+        return Err(FrameDefect::Inconsistent { index, batch });
+    }
+    let start = pos + FRAME_HEADER_LEN;
+    Ok(Frame {
+        index,
+        batch,
+        payload: start..start + len,
+    })
+}
+
+/// State of the file header.
+#[derive(Debug, PartialEq, Eq)]
+enum HeaderState {
+    Valid,
+    /// Empty, or a header write torn by a crash during creation: (re)write it.
+    /// Safe because creation makes the header durable before any record is written.
+    Uninitialized,
+}
+
+fn check_header(data: &[u8]) -> Result<HeaderState, String> {
+    let expected = file_header();
+    if data.len() <= FILE_HEADER_LEN {
+        let n = data.len();
+        if data == &expected[..n] {
+            return Ok(if n == FILE_HEADER_LEN {
+                HeaderState::Valid
+            } else {
+                HeaderState::Uninitialized
+            });
+        }
+        if data.iter().all(|&b| b == 0) {
+            return Ok(HeaderState::Uninitialized);
+        }
+        if n < FILE_HEADER_LEN {
+            return Err(format!(
+                "file of {n} bytes is neither a journal nor a partially created one"
+            ));
+        }
+    }
+    if data[..8] != FILE_MAGIC {
+        return Err("not a QLDB journal file (bad magic)".to_string());
+    }
+    let version = le_u32(&data[8..]);
+    if version != FORMAT_VERSION {
+        return Err(format!(
+            "unsupported journal format version {version} (this build reads version {FORMAT_VERSION})"
+        ));
+    }
+    Ok(HeaderState::Valid)
+}
+
+/// Outcome of scanning a journal file's bytes.
+#[derive(Debug)]
+struct Scan {
+    frames: Vec<Frame>,
+    /// Length of the valid prefix (header plus intact frames).
+    valid_len: usize,
+    /// Why the bytes after `valid_len` (if any) are a torn tail.
+    tail_defect: Option<FrameDefect>,
+}
+
+/// Scans a whole journal file (header included; the header must be valid).
+/// Errors are messages for [`StorageError::Corrupt`].
+fn scan(data: &[u8]) -> Result<Scan, String> {
+    let mut frames = Vec::new();
+    let mut pos = FILE_HEADER_LEN;
+    while pos < data.len() {
+        let expected = frames.len() as u64;
+        let defect = match decode_frame(data, pos) {
+            Ok(frame) if frame.index == expected => {
+                pos = frame.end();
+                frames.push(frame);
+                continue;
+            }
+            // A crash cannot produce this: frames are only ever written at the
+            // end of the file, at the position matching their index.
+            Ok(frame) => {
+                return Err(format!(
+                    "the intact frame at byte offset {pos} holds record {}, expected record \
+                     {expected}",
+                    frame.index
+                ))
+            }
+            Err(defect) => defect,
+        };
+        if let Some((at, later)) = find_later_durable_frame(data, pos, expected) {
+            return Err(format!(
+                "record {expected} at byte offset {pos} is damaged ({defect}), but the intact \
+                 record {} at byte offset {at} was written after record {expected} had been made \
+                 durable (its write began at record {}); refusing to drop committed records",
+                later.index, later.batch
+            ));
+        }
+        return Ok(Scan {
+            frames,
+            valid_len: pos,
+            tail_defect: Some(defect),
+        });
+    }
+    Ok(Scan {
+        frames,
+        valid_len: pos,
+        tail_defect: None,
+    })
+}
+
+/// Searches `data[from..]` for an intact frame proving record `damaged` had
+/// been durable: one whose write began after it (`batch > damaged`).
+fn find_later_durable_frame(data: &[u8], from: usize, damaged: u64) -> Option<(usize, Frame)> {
+    let mut pos = from;
+    while pos + FRAME_HEADER_LEN <= data.len() {
+        let skip = data[pos..]
+            .windows(FRAME_MAGIC.len())
+            .position(|w| w == FRAME_MAGIC)?;
+        pos += skip;
+        if let Ok(frame) = decode_frame(data, pos) {
+            if frame.batch > damaged {
+                return Some((pos, frame));
+            }
+        }
+        pos += 1;
+    }
+    None
+}
+
+/// Makes a directory entry created in `path`'s parent durable.
+fn sync_parent_dir(path: &Path) -> io::Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(parent)?.sync_all()
+}
+
+/// Where a test wants the next group-commit round to fail.
+#[cfg(test)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    /// Write half of the batch, then fail.
+    Write,
+    /// Write the batch, then fail the `fdatasync`.
+    Sync,
+}
+
+/// A group-commit write: records `first..first + frames.len()`.
+#[derive(Debug)]
+struct Batch {
+    first: u64,
+    frames: Vec<Vec<u8>>,
+}
+
+/// Everything appends and reads need; guarded by a mutex that is never held
+/// across I/O on the write path.
+#[derive(Debug)]
+struct AppendState {
+    /// File offset of every appended record's frame; `offsets.len()` is the record count.
+    offsets: Vec<u64>,
+    /// File offset just past the last appended frame.
+    end: u64,
+    /// Frames before this offset are in the file (written, maybe not yet durable).
+    written_end: u64,
+    /// The batch the current leader is writing; readable until it is in the file.
+    /// Stays set after a failed write (the store is poisoned then).
+    in_flight: Option<Arc<Batch>>,
+    /// Encoded frames not yet taken by a leader: the last `pending.len()` records.
+    pending: Vec<Vec<u8>>,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    /// A leader is running a write + fdatasync round.
+    leader_active: bool,
+}
+
+/// A journal stored in one append-only file with group commit; see the
+/// [module docs](self) for the format and the scheme.
+pub struct FileJournal {
+    path: PathBuf,
+    file: File,
+    state: Mutex<AppendState>,
+    /// Number of durable records (records `0..durable` are durable). Only grows;
+    /// stored under `sync_state`, read without it by the `sync` fast path.
+    durable: AtomicU64,
+    sync_state: Mutex<SyncState>,
+    round_done: Condvar,
+    /// Completed group-commit rounds (one fdatasync each); for `Debug` output.
+    rounds: AtomicU64,
+    /// Reason the store refuses writes, once a write or fdatasync has failed.
+    poison: OnceLock<String>,
+    /// The leader's buffer for concatenating a batch into one write.
+    write_buf: Mutex<Vec<u8>>,
+    #[cfg(test)]
+    fault: Mutex<Option<Fault>>,
+}
+
+impl std::fmt::Debug for FileJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileJournal")
+            .field("path", &self.path)
+            .field("len", &self.len())
+            .field("durable", &self.durable.load(Ordering::Acquire))
+            .field("fsync_rounds", &self.rounds.load(Ordering::Relaxed))
+            .field("poisoned", &self.poison.get())
+            .finish()
+    }
+}
+
+impl FileJournal {
+    /// Opens or creates the journal at `path`, recovering it: reads every whole, checksummed record; a torn or corrupt tail
+    /// (partial write after a crash) is truncated away (log at warn with tracing how many bytes). Returns the store and the
+    /// recovered records in order.
+    ///
+    /// Damage that is followed by records written after the damaged one was
+    /// durable is real corruption and fails with [`StorageError::Corrupt`]; see
+    /// the [module docs](self).
+    pub fn open(path: &Path) -> Result<(FileJournal, Vec<Vec<u8>>), StorageError> {
+        let (file, created) = match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(file) => (file, true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                let file = OpenOptions::new().read(true).write(true).open(path)?;
+                (file, false)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let corrupt = |msg: String| StorageError::Corrupt(format!("{}: {msg}", path.display()));
+
+        let mut data = Vec::new();
+        (&file).read_to_end(&mut data)?;
+        if check_header(&data).map_err(corrupt)? == HeaderState::Uninitialized {
+            if !created {
+                tracing::warn!(
+                    path = %path.display(),
+                    bytes = data.len(),
+                    "journal file has no complete header (creation was interrupted); initializing it"
+                );
+            }
+            let header = file_header();
+            file.set_len(0)?;
+            file.write_all_at(&header, 0)?;
+            file.sync_all()?;
+            // The file's directory entry must be durable too, or a crash could
+            // lose the whole journal after records were acknowledged.
+            sync_parent_dir(path)?;
+            data.clear();
+            data.extend_from_slice(&header);
+        }
+
+        let scan = scan(&data).map_err(corrupt)?;
+        if let Some(defect) = &scan.tail_defect {
+            tracing::warn!(
+                path = %path.display(),
+                truncated_bytes = data.len() - scan.valid_len,
+                offset = scan.valid_len,
+                records_kept = scan.frames.len(),
+                defect = %defect,
+                "journal ends in a torn tail (interrupted write); truncating it"
+            );
+            file.set_len(scan.valid_len as u64)?;
+        }
+        // Also covers the truncation, and a tail that survived a process crash only
+        // in the page cache (see "Recovery" in the module docs).
+        file.sync_all()?;
+
+        let records: Vec<Vec<u8>> = scan
+            .frames
+            .iter()
+            .map(|f| data[f.payload.clone()].to_vec())
+            .collect();
+        let offsets: Vec<u64> = scan
+            .frames
+            .iter()
+            .map(|f| (f.payload.start - FRAME_HEADER_LEN) as u64)
+            .collect();
+        let count = offsets.len() as u64;
+        let end = scan.valid_len as u64;
+        tracing::debug!(path = %path.display(), records = count, bytes = end, created, "journal opened");
+
+        let journal = FileJournal {
+            path: path.to_path_buf(),
+            file,
+            state: Mutex::new(AppendState {
+                offsets,
+                end,
+                written_end: end,
+                in_flight: None,
+                pending: Vec::new(),
+            }),
+            durable: AtomicU64::new(count),
+            sync_state: Mutex::new(SyncState::default()),
+            round_done: Condvar::new(),
+            rounds: AtomicU64::new(0),
+            poison: OnceLock::new(),
+            write_buf: Mutex::new(Vec::new()),
+            #[cfg(test)]
+            fault: Mutex::new(None),
+        };
+        Ok((journal, records))
+    }
+
+    /// The journal file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Number of records known to be durable.
+    pub fn durable_len(&self) -> u64 {
+        self.durable.load(Ordering::Acquire)
+    }
+
+    fn poisoned(&self) -> Option<StorageError> {
+        self.poison
+            .get()
+            .map(|reason| StorageError::Poisoned(reason.clone()))
+    }
+
+    fn set_poison(&self, reason: String) {
+        if self.poison.set(reason.clone()).is_ok() {
+            tracing::error!(
+                path = %self.path.display(),
+                reason = %reason,
+                "journal write failed; refusing all further writes"
+            );
+        }
+    }
+
+    /// One group-commit round, run by the single leader: writes all pending
+    /// frames at the end of the file and fdatasyncs. Returns the new durable
+    /// record count, or `None` if nothing was pending.
+    fn write_round(&self) -> io::Result<Option<u64>> {
+        let (batch, offset) = {
+            let mut st = self.state.lock();
+            if st.pending.is_empty() {
+                return Ok(None);
+            }
+            let first = st.offsets.len() as u64 - st.pending.len() as u64;
+            let batch = Arc::new(Batch {
+                first,
+                frames: std::mem::take(&mut st.pending),
+            });
+            st.in_flight = Some(Arc::clone(&batch));
+            (batch, st.written_end)
+        };
+
+        let written = if let [frame] = batch.frames.as_slice() {
+            self.write_at(frame, offset)?;
+            frame.len()
+        } else {
+            // One write per round instead of one per record.
+            let mut buf = self.write_buf.lock();
+            buf.clear();
+            for frame in &batch.frames {
+                buf.extend_from_slice(frame);
+            }
+            let res = self.write_at(&buf, offset);
+            let written = buf.len();
+            if buf.capacity() > WRITE_BUF_KEEP {
+                *buf = Vec::new();
+            }
+            res?;
+            written
+        };
+        {
+            let mut st = self.state.lock();
+            st.written_end = offset + written as u64;
+            st.in_flight = None;
+        }
+        #[cfg(test)]
+        self.fault_point(Fault::Sync)?;
+        self.file.sync_data()?;
+        self.rounds.fetch_add(1, Ordering::Relaxed);
+        Ok(Some(batch.first + batch.frames.len() as u64))
+    }
+
+    fn write_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {
+        #[cfg(test)]
+        if self.fault_point(Fault::Write).is_err() {
+            // Like a real failure, leave part of the batch behind.
+            self.file.write_all_at(&bytes[..bytes.len() / 2], offset)?;
+            return Err(io::Error::other("injected write failure"));
+        }
+        self.file.write_all_at(bytes, offset)
+    }
+
+    #[cfg(test)]
+    fn fault_point(&self, at: Fault) -> io::Result<()> {
+        let mut fault = self.fault.lock();
+        if *fault == Some(at) {
+            *fault = None;
+            return Err(io::Error::other(format!("injected {at:?} failure")));
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    fn inject_fault(&self, fault: Fault) {
+        *self.fault.lock() = Some(fault);
+    }
+
+    /// Runs one round as leader and publishes its outcome. Called with
+    /// `leader_active` set by the caller, and `guard` unlocked during the I/O.
+    fn lead(&self, guard: &mut MutexGuard<'_, SyncState>) -> Result<(), StorageError> {
+        let outcome = MutexGuard::unlocked(guard, || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write_round()))
+        });
+        guard.leader_active = false;
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(panic) => {
+                // Followers must not wait forever for a leader that is gone, and
+                // the state of the file is unknown.
+                self.set_poison("group-commit leader panicked".to_string());
+                self.round_done.notify_all();
+                std::panic::resume_unwind(panic);
+            }
+        };
+        let result = match outcome {
+            Ok(Some(durable)) => {
+                self.durable.store(durable, Ordering::Release);
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => {
+                self.set_poison(format!(
+                    "write or fdatasync of {} failed: {e}",
+                    self.path.display()
+                ));
+                Err(StorageError::Io(e))
+            }
+        };
+        self.round_done.notify_all();
+        result
+    }
+}
+
+impl JournalStore for FileJournal {
+    fn append(&self, record: &[u8]) -> Result<u64, StorageError> {
+        if let Some(e) = self.poisoned() {
+            return Err(e);
+        }
+        if record.len() > MAX_RECORD_LEN {
+            return Err(StorageError::RecordTooLarge {
+                len: record.len(),
+                max: MAX_RECORD_LEN,
+            });
+        }
+        // Copy and hash the payload before taking the lock; under it only the
+        // index, batch and 20 header bytes of CRC remain.
+        let mut frame = start_frame(record);
+        let mut crc = crc32fast::Hasher::new();
+        crc.update(record);
+
+        let mut st = self.state.lock();
+        let index = st.offsets.len() as u64;
+        // The next leader takes the whole pending list as one write, so the
+        // batch starts at the first pending record.
+        let batch = index - st.pending.len() as u64;
+        seal_frame(&mut frame, crc, index, batch);
+        let offset = st.end;
+        st.offsets.push(offset);
+        st.end += frame.len() as u64;
+        st.pending.push(frame);
+        Ok(index)
+    }
+
+    fn sync(&self, index: u64) -> Result<(), StorageError> {
+        if index < self.durable.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let len = self.len();
+        if index >= len {
+            return Err(StorageError::OutOfRange { index, len });
+        }
+        let mut guard = self.sync_state.lock();
+        loop {
+            // Records that became durable before a failure are still durable:
+            // acknowledging them is truthful, so this check comes first.
+            if index < self.durable.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            if let Some(e) = self.poisoned() {
+                return Err(e);
+            }
+            if guard.leader_active {
+                // Covered by the running round, or by the next one.
+                self.round_done.wait(&mut guard);
+                continue;
+            }
+            guard.leader_active = true;
+            self.lead(&mut guard)?;
+            if index >= self.durable.load(Ordering::Acquire) && self.poison.get().is_none() {
+                // Our record was appended before this call, and we were the only
+                // leader, so the round must have covered it.
+                debug_assert!(false, "group-commit round did not cover record {index}");
+                return Err(StorageError::Corrupt(format!(
+                    "internal error: record {index} is neither pending nor durable"
+                )));
+            }
+        }
+    }
+
+    fn read(&self, index: u64) -> Result<Vec<u8>, StorageError> {
+        let st = self.state.lock();
+        let len = st.offsets.len() as u64;
+        if index >= len {
+            return Err(StorageError::OutOfRange { index, len });
+        }
+        let i = index as usize;
+        let start = st.offsets[i];
+        let end = st.offsets.get(i + 1).copied().unwrap_or(st.end);
+        if end <= st.written_end {
+            // In the file: read it without holding the lock.
+            drop(st);
+            return self.read_from_file(index, start, end);
+        }
+        let pending_first = len - st.pending.len() as u64;
+        let frame = if index >= pending_first {
+            &st.pending[(index - pending_first) as usize]
+        } else {
+            match &st.in_flight {
+                Some(batch) if index >= batch.first => {
+                    &batch.frames[(index - batch.first) as usize]
+                }
+                _ => {
+                    return Err(StorageError::Corrupt(format!(
+                        "internal error: record {index} is neither written nor buffered"
+                    )))
+                }
+            }
+        };
+        Ok(frame[FRAME_HEADER_LEN..].to_vec())
+    }
+
+    fn len(&self) -> u64 {
+        self.state.lock().offsets.len() as u64
+    }
+}
+
+impl FileJournal {
+    fn read_from_file(&self, index: u64, start: u64, end: u64) -> Result<Vec<u8>, StorageError> {
+        let mut buf = vec![0u8; (end - start) as usize];
+        self.file.read_exact_at(&mut buf, start)?;
+        match decode_frame(&buf, 0) {
+            Ok(frame) if frame.index == index && frame.end() == buf.len() => {
+                buf.copy_within(frame.payload.clone(), 0);
+                buf.truncate(frame.payload.len());
+                Ok(buf)
+            }
+            Ok(frame) => Err(StorageError::Corrupt(format!(
+                "{}: frame at byte offset {start} holds record {}, expected record {index}",
+                self.path.display(),
+                frame.index
+            ))),
+            Err(defect) => Err(StorageError::Corrupt(format!(
+                "{}: record {index} at byte offset {start} is damaged: {defect}",
+                self.path.display()
+            ))),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! Integration tests of the ledger engine, built as one binary.
+
+mod support;
+
+mod basics;
