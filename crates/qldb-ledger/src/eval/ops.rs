@@ -301,10 +301,7 @@ pub fn arith(op: BinaryOp, l: &Value, r: &Value) -> EvalResult<Value<'static>> {
     if let Some(u) = unknown_of(l, r) {
         return Ok(u);
     }
-    let (Some(a), Some(b)) = (
-        l.element().and_then(Num::of),
-        r.element().and_then(Num::of),
-    ) else {
+    let (Some(a), Some(b)) = (l.element().and_then(Num::of), r.element().and_then(Num::of)) else {
         return Ok(Value::Missing);
     };
     let out = match (a, b) {
@@ -361,7 +358,14 @@ fn dec_op(op: BinaryOp, x: (BigInt, i64), y: (BigInt, i64)) -> EvalResult<(BigIn
     match op {
         BinaryOp::Add | BinaryOp::Sub => {
             let (xc, yc, e) = align(x, y)?;
-            Ok((if op == BinaryOp::Add { xc + yc } else { xc - yc }, e))
+            Ok((
+                if op == BinaryOp::Add {
+                    xc + yc
+                } else {
+                    xc - yc
+                },
+                e,
+            ))
         }
         BinaryOp::Mul => Ok((x.0 * y.0, x.1 + y.1)),
         BinaryOp::Div => dec_div(x, y),
@@ -519,11 +523,7 @@ pub fn like(value: &Value, pattern: &Value, escape: Option<&Value>) -> EvalResul
             let mut chars = t.chars();
             match (chars.next(), chars.next()) {
                 (Some(c), None) => Some(c),
-                _ => {
-                    return Err(EvalError::new(
-                        "LIKE escape must be exactly one character",
-                    ))
-                }
+                _ => return Err(EvalError::new("LIKE escape must be exactly one character")),
             }
         }
     };
@@ -761,13 +761,11 @@ fn element_order(a: &Element, b: &Element) -> Ordering {
         (V::List(x), V::List(y)) | (V::SExp(x), V::SExp(y)) => {
             lexicographic(x.elements(), y.elements(), element_order)
         }
-        (V::Struct(x), V::Struct(y)) => {
-            lexicographic(
-                sorted_fields(x).into_iter(),
-                sorted_fields(y).into_iter(),
-                field_order,
-            )
-        }
+        (V::Struct(x), V::Struct(y)) => lexicographic(
+            sorted_fields(x).into_iter(),
+            sorted_fields(y).into_iter(),
+            field_order,
+        ),
         _ => {
             if let (Some(x), Some(y)) = (Num::of(a), Num::of(b)) {
                 return match (x.is_nan(), y.is_nan()) {
@@ -996,12 +994,16 @@ fn num_cmp(a: &Num, b: &Num) -> Option<Ordering> {
         (Num::Int(x), Num::Int(y)) => Some(x.cmp(y)),
         (Num::Float(x), _) if x.is_nan() => None,
         (_, Num::Float(y)) if y.is_nan() => None,
-        (Num::Float(x), _) if x.is_infinite() => {
-            Some(if *x > 0.0 { Ordering::Greater } else { Ordering::Less })
-        }
-        (_, Num::Float(y)) if y.is_infinite() => {
-            Some(if *y > 0.0 { Ordering::Less } else { Ordering::Greater })
-        }
+        (Num::Float(x), _) if x.is_infinite() => Some(if *x > 0.0 {
+            Ordering::Greater
+        } else {
+            Ordering::Less
+        }),
+        (_, Num::Float(y)) if y.is_infinite() => Some(if *y > 0.0 {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        }),
         _ => {
             let x = a.clone().into_exact()?;
             let y = b.clone().into_exact()?;
@@ -1244,8 +1246,11 @@ impl TsFields {
                 }
             }
             TimestampPrecision::Second => {
-                let b = Timestamp::with_ymd(y, self.month, self.day)
-                    .with_hms(self.hour, self.minute, self.second);
+                let b = Timestamp::with_ymd(y, self.month, self.day).with_hms(
+                    self.hour,
+                    self.minute,
+                    self.second,
+                );
                 if self.frac_digits > 0 {
                     let b = b.with_fractional_seconds(Decimal::new(
                         self.frac,
@@ -1451,12 +1456,20 @@ mod tests {
             ("0.2e0", "0.2"),
             ("100", "1d2"),
             ("-5", "-5.000"),
-            ("123456789012345678901234567890", "1.2345678901234567890123456789d29"),
+            (
+                "123456789012345678901234567890",
+                "1.2345678901234567890123456789d29",
+            ),
         ] {
             same(&eq(&v(a), &v(b2)), "true");
             assert_eq!(eq_key(&ion(a)), eq_key(&ion(b2)), "{a} {b2}");
         }
-        for (a, b2) in [("1", "1.1"), ("1", "2e0"), ("0.1", "0.1000001e0"), ("1", "\"1\"")] {
+        for (a, b2) in [
+            ("1", "1.1"),
+            ("1", "2e0"),
+            ("0.1", "0.1000001e0"),
+            ("1", "\"1\""),
+        ] {
             same(&eq(&v(a), &v(b2)), "false");
         }
         // A decimal that is not the float's shortest text is a different number.
@@ -1487,7 +1500,10 @@ mod tests {
         same(&eq(&v("[null]"), &v("[null.int]")), "true");
         same(&eq(&v("true"), &v("1")), "false");
         let bag = |xs: &[&str]| Value::Bag(xs.iter().map(|x| v(x)).collect());
-        same(&eq(&bag(&["1", "2", "2"]), &bag(&["2", "1", "2.0"])), "true");
+        same(
+            &eq(&bag(&["1", "2", "2"]), &bag(&["2", "1", "2.0"])),
+            "true",
+        );
         same(&eq(&bag(&["1", "2", "2"]), &bag(&["2", "1", "1"])), "false");
         same(&eq(&bag(&["1"]), &v("[1]")), "false");
     }
@@ -1622,7 +1638,11 @@ mod tests {
         same(&arith_ok(BinaryOp::Mod, "7.5", "2"), "1.5");
         same(&arith_ok(BinaryOp::Mod, "-7.5", "2"), "-1.5");
         same(
-            &arith_ok(BinaryOp::Add, "12345678901234567890.123456789", "0.000000001"),
+            &arith_ok(
+                BinaryOp::Add,
+                "12345678901234567890.123456789",
+                "0.000000001",
+            ),
             "12345678901234567890.123456790",
         );
         assert!(arith(BinaryOp::Add, &v("1d100000"), &v("1")).is_err());
@@ -1741,7 +1761,10 @@ mod tests {
         same(&like(&Value::Missing, &s("a"), None).unwrap(), "MISSING");
         same(&like(&v("null"), &s("a"), None).unwrap(), "null");
         same(&like(&s("a"), &v("null.string"), None).unwrap(), "null");
-        same(&like(&s("a"), &s("a"), Some(&Value::Missing)).unwrap(), "MISSING");
+        same(
+            &like(&s("a"), &s("a"), Some(&Value::Missing)).unwrap(),
+            "MISSING",
+        );
         same(&like(&v("1"), &s("1"), None).unwrap(), "MISSING");
         same(&like(&v("abc"), &s("a%"), None).unwrap(), "true");
     }
@@ -1864,12 +1887,19 @@ mod tests {
         ];
         for (i, x) in ordered.iter().enumerate() {
             for (j, y) in ordered.iter().enumerate() {
-                let want = if i < 2 && j < 2 { Ordering::Equal } else { i.cmp(&j) };
+                let want = if i < 2 && j < 2 {
+                    Ordering::Equal
+                } else {
+                    i.cmp(&j)
+                };
                 assert_eq!(total_order(x, y), want, "{} vs {}", show(x), show(y));
             }
         }
         assert_eq!(total_order(&v("1"), &v("1.000")), Ordering::Equal);
-        assert_eq!(total_order(&v("{a:1,b:2}"), &v("{b:2,a:1}")), Ordering::Equal);
+        assert_eq!(
+            total_order(&v("{a:1,b:2}"), &v("{b:2,a:1}")),
+            Ordering::Equal
+        );
         assert_eq!(
             total_order(
                 &Value::Bag(vec![v("2"), v("1")]),

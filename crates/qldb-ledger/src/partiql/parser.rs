@@ -66,7 +66,16 @@ type PResult<T> = Result<T, ParseError>;
 
 /// Deepest nesting of expressions (parentheses, unary operators, subqueries, …) accepted before
 /// giving up, so that hostile input cannot overflow the stack.
-const MAX_DEPTH: usize = 100;
+const MAX_DEPTH: usize = 200;
+
+// Binding powers of the operator levels, loosest first.
+const P_OR: u8 = 1;
+const P_AND: u8 = 2;
+const P_NOT: u8 = 3;
+const P_CMP: u8 = 4;
+const P_CONCAT: u8 = 5;
+const P_ADD: u8 = 6;
+const P_MUL: u8 = 7;
 
 /// Parses one PartiQL statement (an optional trailing `;` is allowed).
 pub fn parse(text: &str) -> Result<ParsedStatement, ParseError> {
@@ -691,27 +700,29 @@ impl<'a> Parser<'a> {
                     self.bump();
                     items.push(self.from_item()?);
                 }
-                Tok::Word(Kw::Cross) => {
-                    self.bump();
-                    self.expect_kw(Kw::Join, "JOIN after CROSS")?;
-                    items.push(self.from_item()?);
-                }
-                Tok::Word(Kw::Inner) | Tok::Word(Kw::Join) => {
-                    if self.eat_kw(Kw::Inner) {
-                        self.expect_kw(Kw::Join, "JOIN after INNER")?;
-                    } else {
-                        self.bump();
-                    }
-                    let mut item = self.from_item()?;
-                    if self.eat_kw(Kw::On) {
-                        item.on = Some(self.expr()?);
-                    }
-                    items.push(item);
-                }
+                Tok::Word(Kw::Cross | Kw::Inner | Kw::Join) => items.push(self.join_item()?),
                 _ => break,
             }
         }
         Ok(items)
+    }
+
+    /// `CROSS JOIN item` or `[INNER] JOIN item [ON cond]`.
+    fn join_item(&mut self) -> PResult<FromItem> {
+        if self.eat_kw(Kw::Cross) {
+            self.expect_kw(Kw::Join, "JOIN after CROSS")?;
+            return self.from_item();
+        }
+        if self.eat_kw(Kw::Inner) {
+            self.expect_kw(Kw::Join, "JOIN after INNER")?;
+        } else {
+            self.bump();
+        }
+        let mut item = self.from_item()?;
+        if self.eat_kw(Kw::On) {
+            item.on = Some(self.expr()?);
+        }
+        Ok(item)
     }
 
     /// `source [[AS] alias] [AT name] [BY name]`
@@ -742,95 +753,98 @@ impl<'a> Parser<'a> {
 
     // ----- expressions ------------------------------------------------------------------
 
+    // The functions on the recursion path of nested expressions (`expr_bp` → `unary` →
+    // `primary` → `paren` → `expr_bp` …) are kept small and the rarer cases are moved into
+    // functions of their own, so that each nesting level costs little stack, even in debug
+    // builds.
+
     fn expr(&mut self) -> PResult<Expr> {
+        self.expr_bp(P_OR)
+    }
+
+    /// Precedence climbing: parses an expression whose operators all bind at least as tightly
+    /// as `min`. Every operator applied adds one to the nesting depth, so long chains are
+    /// bounded like deep parentheses (the tree height stays below [`MAX_DEPTH`]).
+    fn expr_bp(&mut self, min: u8) -> PResult<Expr> {
         self.enter()?;
-        let e = self.or_expr()?;
-        self.leave();
-        Ok(e)
-    }
-
-    fn or_expr(&mut self) -> PResult<Expr> {
-        let mut left = self.and_expr()?;
-        while self.eat_kw(Kw::Or) {
-            let right = self.and_expr()?;
-            left = binary(BinaryOp::Or, left, right);
-        }
-        Ok(left)
-    }
-
-    fn and_expr(&mut self) -> PResult<Expr> {
-        let mut left = self.not_expr()?;
-        while self.eat_kw(Kw::And) {
-            let right = self.not_expr()?;
-            left = binary(BinaryOp::And, left, right);
-        }
-        Ok(left)
-    }
-
-    fn not_expr(&mut self) -> PResult<Expr> {
-        if self.eat_kw(Kw::Not) {
-            self.enter()?;
-            let operand = self.not_expr()?;
-            self.leave();
-            return Ok(Expr::Unary {
-                op: UnaryOp::Not,
-                operand: Box::new(operand),
-            });
-        }
-        self.comparison()
-    }
-
-    fn comparison(&mut self) -> PResult<Expr> {
-        let mut left = self.concat()?;
+        let depth_before = self.depth;
+        let mut left = if min <= P_NOT && self.peek() == Tok::Word(Kw::Not) {
+            self.not_prefix()?
+        } else {
+            self.unary()?
+        };
         loop {
-            let op = match self.peek() {
-                Tok::Eq => Some(BinaryOp::Eq),
-                Tok::Ne => Some(BinaryOp::Ne),
-                Tok::Lt => Some(BinaryOp::Lt),
-                Tok::Le => Some(BinaryOp::Le),
-                Tok::Gt => Some(BinaryOp::Gt),
-                Tok::Ge => Some(BinaryOp::Ge),
-                _ => None,
-            };
-            if let Some(op) = op {
-                self.bump();
-                let right = self.concat()?;
-                left = binary(op, left, right);
-                continue;
-            }
-            match self.peek() {
-                Tok::Word(Kw::Is) => {
-                    self.bump();
-                    let negated = self.eat_kw(Kw::Not);
-                    let t = self.cur();
-                    let test = match t.tok {
-                        Tok::Word(Kw::Null) => IsTest::Null,
-                        Tok::Word(Kw::Missing) => IsTest::Missing,
-                        Tok::Word(Kw::Ident) => IsTest::Type(self.text(t).to_ascii_lowercase()),
-                        _ => return Err(self.expected("NULL, MISSING or a type name after IS")),
-                    };
-                    self.bump();
-                    left = Expr::Is {
-                        value: Box::new(left),
-                        test,
-                        negated,
-                    };
-                }
+            let tok = self.peek();
+            let prec = match tok {
+                Tok::Word(Kw::Or) => P_OR,
+                Tok::Word(Kw::And) => P_AND,
+                Tok::Eq | Tok::Ne | Tok::Lt | Tok::Le | Tok::Gt | Tok::Ge => P_CMP,
+                Tok::Word(Kw::Is | Kw::In | Kw::Like | Kw::Between) => P_CMP,
                 Tok::Word(Kw::Not)
-                    if matches!(
-                        self.peek_at(1),
-                        Tok::Word(Kw::In) | Tok::Word(Kw::Like) | Tok::Word(Kw::Between)
-                    ) =>
+                    if matches!(self.peek_at(1), Tok::Word(Kw::In | Kw::Like | Kw::Between)) =>
                 {
-                    self.bump();
-                    left = self.predicate(left, true)?;
+                    P_CMP
                 }
-                Tok::Word(Kw::In) | Tok::Word(Kw::Like) | Tok::Word(Kw::Between) => {
-                    left = self.predicate(left, false)?;
-                }
-                _ => return Ok(left),
+                Tok::Concat => P_CONCAT,
+                Tok::Plus | Tok::Minus => P_ADD,
+                Tok::Star | Tok::Slash | Tok::Percent => P_MUL,
+                _ => break,
+            };
+            if prec < min {
+                break;
+            }
+            self.enter()?;
+            left = self.infix(left, tok, prec)?;
+        }
+        self.depth = depth_before - 1;
+        Ok(left)
+    }
+
+    /// `NOT operand` (the current token is `NOT`).
+    fn not_prefix(&mut self) -> PResult<Expr> {
+        self.bump();
+        let operand = self.expr_bp(P_NOT)?;
+        Ok(Expr::Unary {
+            op: UnaryOp::Not,
+            operand: Box::new(operand),
+        })
+    }
+
+    /// Applies the operator `tok` (current token) of precedence `prec` to `left`.
+    fn infix(&mut self, left: Expr, tok: Tok, prec: u8) -> PResult<Expr> {
+        match tok {
+            Tok::Word(Kw::Is) => self.is_test(left),
+            Tok::Word(Kw::Not) => {
+                self.bump();
+                self.predicate(left, true)
+            }
+            Tok::Word(Kw::In | Kw::Like | Kw::Between) => self.predicate(left, false),
+            _ => {
+                self.bump();
+                // All binary operators are left-associative.
+                let right = self.expr_bp(prec + 1)?;
+                Ok(binary(binary_op(tok), left, right))
             }
         }
+    }
+
+    /// After the value of `IS`; the current token is `IS`.
+    fn is_test(&mut self, value: Expr) -> PResult<Expr> {
+        self.bump();
+        let negated = self.eat_kw(Kw::Not);
+        let t = self.cur();
+        let test = match t.tok {
+            Tok::Word(Kw::Null) => IsTest::Null,
+            Tok::Word(Kw::Missing) => IsTest::Missing,
+            Tok::Word(Kw::Ident) => IsTest::Type(self.text(t).to_ascii_lowercase()),
+            _ => return Err(self.expected("NULL, MISSING or a type name after IS")),
+        };
+        self.bump();
+        Ok(Expr::Is {
+            value: Box::new(value),
+            test,
+            negated,
+        })
     }
 
     /// `IN …`, `LIKE …` or `BETWEEN …` (the keyword is the current token).
@@ -852,7 +866,7 @@ impl<'a> Parser<'a> {
                     }
                     Expr::List(items)
                 } else {
-                    self.concat()?
+                    self.expr_bp(P_CONCAT)?
                 };
                 Ok(Expr::In {
                     value,
@@ -861,9 +875,9 @@ impl<'a> Parser<'a> {
                 })
             }
             Tok::Word(Kw::Like) => {
-                let pattern = Box::new(self.concat()?);
+                let pattern = Box::new(self.expr_bp(P_CONCAT)?);
                 let escape = if self.eat_kw(Kw::Escape) {
-                    Some(Box::new(self.concat()?))
+                    Some(Box::new(self.expr_bp(P_CONCAT)?))
                 } else {
                     None
                 };
@@ -875,9 +889,9 @@ impl<'a> Parser<'a> {
                 })
             }
             _ => {
-                let low = Box::new(self.concat()?);
+                let low = Box::new(self.expr_bp(P_CONCAT)?);
                 self.expect_kw(Kw::And, "AND in BETWEEN")?;
-                let high = Box::new(self.concat()?);
+                let high = Box::new(self.expr_bp(P_CONCAT)?);
                 Ok(Expr::Between {
                     value,
                     low,
@@ -888,66 +902,50 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn concat(&mut self) -> PResult<Expr> {
-        let mut left = self.additive()?;
-        while self.eat(Tok::Concat) {
-            let right = self.additive()?;
-            left = binary(BinaryOp::Concat, left, right);
-        }
-        Ok(left)
-    }
-
-    fn additive(&mut self) -> PResult<Expr> {
-        let mut left = self.multiplicative()?;
-        loop {
-            let op = match self.peek() {
-                Tok::Plus => BinaryOp::Add,
-                Tok::Minus => BinaryOp::Sub,
-                _ => return Ok(left),
-            };
-            self.bump();
-            let right = self.multiplicative()?;
-            left = binary(op, left, right);
-        }
-    }
-
-    fn multiplicative(&mut self) -> PResult<Expr> {
-        let mut left = self.unary()?;
-        loop {
-            let op = match self.peek() {
-                Tok::Star => BinaryOp::Mul,
-                Tok::Slash => BinaryOp::Div,
-                Tok::Percent => BinaryOp::Mod,
-                _ => return Ok(left),
-            };
-            self.bump();
-            let right = self.unary()?;
-            left = binary(op, left, right);
-        }
-    }
-
+    /// A primary with its path steps, possibly after prefix `-`/`+`.
     fn unary(&mut self) -> PResult<Expr> {
-        let op = match self.peek() {
-            Tok::Minus => UnaryOp::Neg,
-            Tok::Plus => UnaryOp::Pos,
-            _ => {
-                let primary = self.primary()?;
-                return self.postfix(primary);
-            }
-        };
-        self.bump();
-        self.enter()?;
-        let operand = self.unary()?;
-        self.leave();
-        Ok(Expr::Unary {
-            op,
-            operand: Box::new(operand),
-        })
+        if matches!(self.peek(), Tok::Minus | Tok::Plus) {
+            return self.signed();
+        }
+        let primary = self.primary()?;
+        self.postfix(primary)
+    }
+
+    /// Prefix `-`/`+` (iteratively), then a primary with its path steps.
+    fn signed(&mut self) -> PResult<Expr> {
+        let mut ops = Vec::new();
+        loop {
+            let op = match self.peek() {
+                Tok::Minus => UnaryOp::Neg,
+                Tok::Plus => UnaryOp::Pos,
+                _ => break,
+            };
+            self.bump();
+            self.enter()?;
+            ops.push(op);
+        }
+        let primary = self.primary()?;
+        let mut e = self.postfix(primary)?;
+        self.depth -= ops.len();
+        while let Some(op) = ops.pop() {
+            e = Expr::Unary {
+                op,
+                operand: Box::new(e),
+            };
+        }
+        Ok(e)
     }
 
     /// Path steps after `root`: `.name`, `."Name"`, `[expr]`, `[*]`. A `.*` is left for the
     /// projection list.
     fn postfix(&mut self, root: Expr) -> PResult<Expr> {
+        if !matches!(self.peek(), Tok::Dot | Tok::LBracket) {
+            return Ok(root);
+        }
+        self.path_steps(root)
+    }
+
+    fn path_steps(&mut self, root: Expr) -> PResult<Expr> {
         let mut steps = Vec::new();
         loop {
             match self.peek() {
@@ -1003,131 +1001,115 @@ impl<'a> Parser<'a> {
 
     fn primary(&mut self) -> PResult<Expr> {
         let t = self.cur();
-        let e = match t.tok {
-            Tok::Int => {
-                self.bump();
-                Expr::Lit(int_literal(self.text(t)))
-            }
-            Tok::Decimal => {
-                self.bump();
-                Expr::Lit(decimal_literal(self.text(t)))
-            }
-            Tok::Float => {
-                self.bump();
-                let v: f64 = self
-                    .text(t)
-                    .parse()
-                    .map_err(|_| self.error_at(t.start, "invalid float literal"))?;
-                if !v.is_finite() {
-                    return Err(self.error_at(t.start, "float literal out of range"));
-                }
-                Expr::Lit(Element::from(v))
-            }
-            Tok::Str { escaped } => {
-                self.bump();
-                Expr::Lit(Element::string(unquote(self.text(t), escaped, "''", "'")))
-            }
-            Tok::Ion => {
-                self.bump();
-                let text = self.text(t);
-                let body = &text[1..text.len() - 1];
-                match Element::read_one(body) {
-                    Ok(e) => Expr::Lit(e),
-                    Err(err) => {
-                        return Err(self.error_at(
-                            t.start,
-                            &format!("invalid Ion literal: {err}"),
-                        ))
-                    }
-                }
-            }
+        match t.tok {
             Tok::Param(i) => {
                 self.bump();
-                Expr::Param(i)
+                Ok(Expr::Param(i))
             }
-            Tok::Word(Kw::True) => {
-                self.bump();
-                Expr::Lit(Element::from(true))
-            }
-            Tok::Word(Kw::False) => {
-                self.bump();
-                Expr::Lit(Element::from(false))
-            }
-            Tok::Word(Kw::Null) => {
-                self.bump();
-                Expr::Lit(Element::null(IonType::Null))
-            }
-            Tok::Word(Kw::Missing) => {
-                self.bump();
-                Expr::Missing
-            }
-            Tok::Word(Kw::Ident) => {
-                self.bump();
-                if self.peek() == Tok::LParen {
-                    self.bump();
-                    self.enter()?;
-                    let call = self.call(t)?;
-                    self.leave();
-                    call
-                } else {
-                    Expr::Var {
-                        name: self.text(t).to_owned(),
-                        at_prefixed: false,
-                    }
-                }
-            }
+            Tok::Word(Kw::Ident) => self.name_or_call(t),
             Tok::QuotedIdent { .. } => {
                 self.bump();
-                Expr::Var {
+                Ok(Expr::Var {
                     name: self.ident_text(t),
                     at_prefixed: false,
-                }
+                })
             }
-            Tok::At => {
-                self.bump();
-                let name = self.expect_name("a name after '@'")?;
-                Expr::Var {
-                    name,
-                    at_prefixed: true,
-                }
-            }
-            Tok::LParen => {
-                self.bump();
-                let e = if self.eat_kw(Kw::Select) {
-                    Expr::Subquery(Box::new(self.query()?))
-                } else {
-                    self.expr()?
-                };
-                self.expect(Tok::RParen, "')'")?;
-                e
-            }
-            Tok::LBracket => {
-                self.bump();
-                self.enter()?;
-                let items = self.expr_list(Tok::RBracket, "']'")?;
-                self.leave();
-                Expr::List(items)
-            }
-            Tok::LBag => {
-                self.bump();
-                self.enter()?;
-                let items = self.expr_list(Tok::RBag, "'>>'")?;
-                self.leave();
-                Expr::Bag(items)
-            }
-            Tok::LBrace => {
-                self.bump();
-                self.enter()?;
-                let s = self.struct_body()?;
-                self.leave();
-                s
-            }
+            Tok::At => self.at_var(),
+            Tok::LParen => self.paren(),
+            Tok::LBracket | Tok::LBag | Tok::LBrace => self.collection(t.tok),
+            _ => self.literal(t),
+        }
+    }
+
+    /// A variable, or a function call when `(` follows (the name `t` is current).
+    fn name_or_call(&mut self, t: Token) -> PResult<Expr> {
+        self.bump();
+        if self.peek() != Tok::LParen {
+            return Ok(Expr::Var {
+                name: self.text(t).to_owned(),
+                at_prefixed: false,
+            });
+        }
+        self.bump();
+        self.enter()?;
+        let call = self.call(t)?;
+        self.leave();
+        Ok(call)
+    }
+
+    /// `@name` (the `@` is current).
+    fn at_var(&mut self) -> PResult<Expr> {
+        self.bump();
+        let name = self.expect_name("a name after '@'")?;
+        Ok(Expr::Var {
+            name,
+            at_prefixed: true,
+        })
+    }
+
+    /// `( expr )` or `( SELECT … )` (the `(` is current).
+    fn paren(&mut self) -> PResult<Expr> {
+        self.bump();
+        let e = if self.peek() == Tok::Word(Kw::Select) {
+            self.subquery()?
+        } else {
+            self.expr()?
+        };
+        self.expect(Tok::RParen, "')'")?;
+        Ok(e)
+    }
+
+    /// `SELECT …` as an expression (`SELECT` is current).
+    fn subquery(&mut self) -> PResult<Expr> {
+        self.bump();
+        Ok(Expr::Subquery(Box::new(self.query()?)))
+    }
+
+    /// `[…]`, `<<…>>` or `{…}` (the opening token is current).
+    fn collection(&mut self, open: Tok) -> PResult<Expr> {
+        self.bump();
+        self.enter()?;
+        let e = match open {
+            Tok::LBracket => Expr::List(self.expr_list(Tok::RBracket, "']'")?),
+            Tok::LBag => Expr::Bag(self.expr_list(Tok::RBag, "'>>'")?),
+            _ => self.struct_body()?,
+        };
+        self.leave();
+        Ok(e)
+    }
+
+    /// A literal, or the error for a token that cannot start an expression.
+    fn literal(&mut self, t: Token) -> PResult<Expr> {
+        let e = match t.tok {
+            Tok::Int => Expr::Lit(int_literal(self.text(t))),
+            Tok::Decimal => Expr::Lit(decimal_literal(self.text(t))),
+            Tok::Float => Expr::Lit(self.float_literal(t)?),
+            Tok::Str { escaped } => Expr::Lit(Element::string(unquote(self.text(t), escaped, "''", "'"))),
+            Tok::Ion => Expr::Lit(self.ion_literal(t)?),
+            Tok::Word(Kw::True) => Expr::Lit(Element::from(true)),
+            Tok::Word(Kw::False) => Expr::Lit(Element::from(false)),
+            Tok::Word(Kw::Null) => Expr::Lit(Element::null(IonType::Null)),
+            Tok::Word(Kw::Missing) => Expr::Missing,
             Tok::Word(Kw::Select) => {
                 return Err(self.error_at(t.start, "a subquery must be in parentheses"))
             }
             _ => return Err(self.expected_name("an expression")),
         };
+        self.bump();
         Ok(e)
+    }
+
+    fn float_literal(&self, t: Token) -> PResult<Element> {
+        match self.text(t).parse::<f64>() {
+            Ok(v) if v.is_finite() => Ok(Element::from(v)),
+            _ => Err(self.error_at(t.start, "float literal out of range")),
+        }
+    }
+
+    fn ion_literal(&self, t: Token) -> PResult<Element> {
+        let text = self.text(t);
+        Element::read_one(&text[1..text.len() - 1])
+            .map_err(|err| self.error_at(t.start, &format!("invalid Ion literal: {err}")))
     }
 
     /// Comma-separated expressions up to `close` (which may come at once: empty list).
@@ -1176,104 +1158,107 @@ impl<'a> Parser<'a> {
 
     /// A function argument: an expression, or a bare subquery (`EXISTS(SELECT …)`).
     fn arg(&mut self) -> PResult<Expr> {
-        if self.eat_kw(Kw::Select) {
-            Ok(Expr::Subquery(Box::new(self.query()?)))
+        if self.peek() == Tok::Word(Kw::Select) {
+            self.subquery()
         } else {
             self.expr()
         }
     }
 
-    /// After `name(`; `name` is the token `t`.
+    /// After `name(`; `name` is the token `t`. Keyword argument forms are normalised to
+    /// positional arguments (see [`Expr::Call`]).
     fn call(&mut self, t: Token) -> PResult<Expr> {
         let name = self.text(t).to_ascii_lowercase();
-        let mut args = Vec::new();
-        match name.as_str() {
+        let args = match name.as_str() {
             "count" if self.peek() == Tok::Star && self.peek_at(1) == Tok::RParen => {
                 self.bump();
                 self.bump();
                 return Ok(Expr::Call {
                     name,
-                    args,
+                    args: Vec::new(),
                     star: true,
                 });
             }
-            "cast" => {
-                let value = self.expr()?;
-                self.expect_kw(Kw::As, "AS in CAST")?;
-                let ty = self.cur();
-                if ty.tok != Tok::Word(Kw::Ident) {
-                    return Err(self.expected("a type name"));
-                }
-                self.bump();
-                self.expect(Tok::RParen, "')'")?;
-                return Ok(Expr::Cast {
-                    value: Box::new(value),
-                    type_name: self.text(ty).to_ascii_lowercase(),
-                });
-            }
-            "extract" => {
-                let part = self.cur();
-                if part.tok != Tok::Word(Kw::Ident) {
-                    return Err(self.expected("a date part (YEAR, MONTH, DAY, …)"));
-                }
-                self.bump();
-                self.expect_kw(Kw::From, "FROM in EXTRACT")?;
-                args.push(symbol(self.text(part)));
-                args.push(self.expr()?);
-            }
+            "cast" => return self.cast(),
+            "extract" => self.extract_args()?,
             "date_add" | "date_diff"
                 if self.peek() == Tok::Word(Kw::Ident) && self.peek_at(1) == Tok::Comma =>
             {
-                let part = self.bump();
-                self.bump();
-                args.push(symbol(self.text(part)));
-                args.push(self.arg()?);
-                self.rest_args(&mut args)?;
-                return Ok(Expr::Call {
-                    name,
-                    args,
-                    star: false,
-                });
+                self.date_part_args()?
             }
-            "trim" => {
-                self.trim_args(&mut args)?;
-            }
-            "substring" => {
-                args.push(self.expr()?);
-                if self.eat_kw(Kw::From) {
-                    args.push(self.expr()?);
-                    if self.eat_word("for") {
-                        args.push(self.expr()?);
-                    }
-                } else {
-                    while self.eat(Tok::Comma) {
-                        args.push(self.expr()?);
-                    }
-                }
-            }
-            _ => {
-                if self.eat(Tok::RParen) {
-                    return Ok(Expr::Call {
-                        name,
-                        args,
-                        star: false,
-                    });
-                }
-                args.push(self.arg()?);
-                self.rest_args(&mut args)?;
-                return Ok(Expr::Call {
-                    name,
-                    args,
-                    star: false,
-                });
-            }
-        }
-        self.expect(Tok::RParen, "')'")?;
+            "trim" => self.trim_args()?,
+            "substring" => self.substring_args()?,
+            _ => self.plain_args()?,
+        };
         Ok(Expr::Call {
             name,
             args,
             star: false,
         })
+    }
+
+    /// `[arg {, arg}] )`
+    fn plain_args(&mut self) -> PResult<Vec<Expr>> {
+        let mut args = Vec::new();
+        if self.eat(Tok::RParen) {
+            return Ok(args);
+        }
+        args.push(self.arg()?);
+        self.rest_args(&mut args)?;
+        Ok(args)
+    }
+
+    /// `CAST(value AS type)` after `CAST(`.
+    fn cast(&mut self) -> PResult<Expr> {
+        let value = self.expr()?;
+        self.expect_kw(Kw::As, "AS in CAST")?;
+        let ty = self.cur();
+        if ty.tok != Tok::Word(Kw::Ident) {
+            return Err(self.expected("a type name"));
+        }
+        self.bump();
+        self.expect(Tok::RParen, "')'")?;
+        Ok(Expr::Cast {
+            value: Box::new(value),
+            type_name: self.text(ty).to_ascii_lowercase(),
+        })
+    }
+
+    /// `part FROM value )` → `[symbol part, value]`.
+    fn extract_args(&mut self) -> PResult<Vec<Expr>> {
+        let part = self.cur();
+        if part.tok != Tok::Word(Kw::Ident) {
+            return Err(self.expected("a date part (YEAR, MONTH, DAY, …)"));
+        }
+        self.bump();
+        self.expect_kw(Kw::From, "FROM in EXTRACT")?;
+        let value = self.expr()?;
+        self.expect(Tok::RParen, "')'")?;
+        Ok(vec![symbol(self.text(part)), value])
+    }
+
+    /// `part, arg {, arg} )` with a bare date part → `[symbol part, arg, …]`.
+    fn date_part_args(&mut self) -> PResult<Vec<Expr>> {
+        let part = self.bump();
+        self.bump();
+        let mut args = vec![symbol(self.text(part)), self.arg()?];
+        self.rest_args(&mut args)?;
+        Ok(args)
+    }
+
+    /// `s FROM a [FOR b] )` or `s, a [, b] )` → `[s, a, b]`.
+    fn substring_args(&mut self) -> PResult<Vec<Expr>> {
+        let mut args = vec![self.expr()?];
+        if self.eat_kw(Kw::From) {
+            args.push(self.expr()?);
+            if self.eat_word("for") {
+                args.push(self.expr()?);
+            }
+            self.expect(Tok::RParen, "')'")?;
+        } else {
+            self.rest_args(&mut args)?;
+        }
+        Ok(args)
     }
 
     /// `{, arg} )`
@@ -1289,14 +1274,15 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// `TRIM([LEADING|TRAILING|BOTH] [chars] FROM s)` or `TRIM(s)`, as
-    /// `trim(symbol spec, chars|MISSING, s)`.
-    fn trim_args(&mut self, args: &mut Vec<Expr>) -> PResult<()> {
+    /// `TRIM([LEADING|TRAILING|BOTH] [chars] FROM s)` or `TRIM(s)` after `TRIM(`, as
+    /// `[symbol spec, chars|MISSING, s]`.
+    fn trim_args(&mut self) -> PResult<Vec<Expr>> {
         let spec_word = ["leading", "trailing", "both"]
             .into_iter()
             .find(|w| self.at_word(w));
         let spec = match spec_word {
-            // The word is the trim specification when FROM or the characters follow it.
+            // The word is the trim specification when FROM or the characters follow it;
+            // otherwise it is a field that happens to have that name (`TRIM(both)`).
             Some(w)
                 if matches!(
                     self.peek_at(1),
@@ -1315,31 +1301,24 @@ impl<'a> Parser<'a> {
             }
             _ => None,
         };
-        args.push(symbol(spec.unwrap_or("both")));
-        if spec.is_some() {
-            if self.eat_kw(Kw::From) {
-                args.push(Expr::Missing);
-            } else {
-                args.push(self.expr()?);
-                self.expect_kw(Kw::From, "FROM in TRIM")?;
-            }
-            args.push(self.expr()?);
-            return Ok(());
-        }
+        let mut args = vec![symbol(spec.unwrap_or("both"))];
         if self.eat_kw(Kw::From) {
             args.push(Expr::Missing);
-            args.push(self.expr()?);
-            return Ok(());
-        }
-        let first = self.expr()?;
-        if self.eat_kw(Kw::From) {
-            args.push(first);
             args.push(self.expr()?);
         } else {
-            args.push(Expr::Missing);
-            args.push(first);
+            let first = self.expr()?;
+            if self.eat_kw(Kw::From) {
+                args.push(first);
+                args.push(self.expr()?);
+            } else if spec.is_some() {
+                return Err(self.expected("FROM in TRIM"));
+            } else {
+                args.push(Expr::Missing);
+                args.push(first);
+            }
         }
-        Ok(())
+        self.expect(Tok::RParen, "')'")?;
+        Ok(args)
     }
 }
 
@@ -1348,6 +1327,25 @@ fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
         op,
         left: Box::new(left),
         right: Box::new(right),
+    }
+}
+
+fn binary_op(tok: Tok) -> BinaryOp {
+    match tok {
+        Tok::Word(Kw::Or) => BinaryOp::Or,
+        Tok::Word(Kw::And) => BinaryOp::And,
+        Tok::Eq => BinaryOp::Eq,
+        Tok::Ne => BinaryOp::Ne,
+        Tok::Lt => BinaryOp::Lt,
+        Tok::Le => BinaryOp::Le,
+        Tok::Gt => BinaryOp::Gt,
+        Tok::Ge => BinaryOp::Ge,
+        Tok::Concat => BinaryOp::Concat,
+        Tok::Plus => BinaryOp::Add,
+        Tok::Minus => BinaryOp::Sub,
+        Tok::Star => BinaryOp::Mul,
+        Tok::Slash => BinaryOp::Div,
+        _ => BinaryOp::Mod,
     }
 }
 
@@ -2719,6 +2717,11 @@ mod tests {
             .unwrap()
             .join()
             .unwrap();
+    }
+
+    #[test]
+    fn sizes() {
+        eprintln!("Expr {} Element {} PResult<Expr> {} ParseError {} Query {} Token {}", std::mem::size_of::<Expr>(), std::mem::size_of::<Element>(), std::mem::size_of::<PResult<Expr>>(), std::mem::size_of::<ParseError>(), std::mem::size_of::<Query>(), std::mem::size_of::<Token>());
     }
 
     #[test]

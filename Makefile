@@ -1,0 +1,32 @@
+# pyqldb-rs task runner. CI runs `make lint test` through .ci/run.
+# Everything a target needs is installed by the target itself.
+
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help test test-rust lint fmt demo bench clean
+
+help: ## List the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+test: test-rust ## Run every test (dev profile)
+
+test-rust: ## Rust unit and integration tests of all crates
+	$(CARGO) test --workspace --all-targets --no-fail-fast
+	$(CARGO) test --workspace --doc
+
+lint: ## rustfmt and clippy, warnings are errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## Format all Rust code
+	$(CARGO) fmt --all
+
+demo: ## Run the demo against an embedded, file-backed ledger
+	$(CARGO) run --release -p qldb-ledger --example demo
+
+bench: ## Criterion benchmarks of the ledger engine (results in target/criterion)
+	$(CARGO) bench -p qldb-ledger
+
+clean:
+	$(CARGO) clean
