@@ -323,6 +323,10 @@ pub fn binary(op: BinaryOp, l: &Value, r: &Value) -> EvalResult<Value<'static>> 
     arith(op, l, r)
 }
 
+fn out_of_range() -> EvalError {
+    EvalError::new("Decimal operation out of range")
+}
+
 fn division_by_zero() -> EvalError {
     EvalError::new("Division by zero")
 }
@@ -367,7 +371,7 @@ fn dec_op(op: BinaryOp, x: (BigInt, i64), y: (BigInt, i64)) -> EvalResult<(BigIn
                 e,
             ))
         }
-        BinaryOp::Mul => Ok((x.0 * y.0, x.1 + y.1)),
+        BinaryOp::Mul => Ok((x.0 * y.0, x.1.checked_add(y.1).ok_or_else(out_of_range)?)),
         BinaryOp::Div => dec_div(x, y),
         BinaryOp::Mod => {
             if y.0.sign() == BigSign::NoSign {
@@ -383,9 +387,10 @@ fn dec_op(op: BinaryOp, x: (BigInt, i64), y: (BigInt, i64)) -> EvalResult<(BigIn
 /// Brings two exact decimals to their smaller exponent.
 fn align(x: (BigInt, i64), y: (BigInt, i64)) -> EvalResult<(BigInt, BigInt, i64)> {
     let e = x.1.min(y.1);
-    let (dx, dy) = (x.1 - e, y.1 - e);
-    if dx.max(dy) > MAX_ALIGN {
-        return Err(EvalError::new("Decimal operation out of range"));
+    // i128: exponents at opposite ends of the i64 range must not overflow the gap.
+    let (dx, dy) = (x.1 as i128 - e as i128, y.1 as i128 - e as i128);
+    if dx.max(dy) > MAX_ALIGN as i128 {
+        return Err(out_of_range());
     }
     Ok((x.0 * pow10(dx as u32), y.0 * pow10(dy as u32), e))
 }
@@ -402,7 +407,7 @@ fn dec_div(x: (BigInt, i64), y: (BigInt, i64)) -> EvalResult<(BigInt, i64)> {
     if c2.sign() == BigSign::NoSign {
         return Err(division_by_zero());
     }
-    let preferred = e1 - e2;
+    let preferred = e1.checked_sub(e2).ok_or_else(out_of_range)?;
     if c1.sign() == BigSign::NoSign {
         return Ok((BigInt::ZERO, preferred));
     }
@@ -419,7 +424,7 @@ fn dec_div(x: (BigInt, i64), y: (BigInt, i64)) -> EvalResult<(BigInt, i64)> {
     let q = &num / &den;
     let sticky = (&num % &den).sign() != BigSign::NoSign;
     let extra = digits(&q) as i64 - DIV_DIGITS as i64;
-    let mut exp = e1 - e2 - k;
+    let mut exp = preferred.checked_sub(k).ok_or_else(out_of_range)?;
     let mut coeff = q;
     if extra > 0 {
         let d = pow10(extra as u32);
@@ -1028,8 +1033,8 @@ pub(crate) fn exact_cmp(x: &(BigInt, i64), y: &(BigInt, i64)) -> Ordering {
     if sx == BigSign::NoSign {
         return Ordering::Equal;
     }
-    let mag_x = digits(&x.0) as i64 + x.1;
-    let mag_y = digits(&y.0) as i64 + y.1;
+    let mag_x = digits(&x.0) as i128 + x.1 as i128;
+    let mag_y = digits(&y.0) as i128 + y.1 as i128;
     let mag = if mag_x != mag_y {
         mag_x.cmp(&mag_y)
     } else {
@@ -1055,11 +1060,11 @@ pub(crate) fn normalize(mut c: BigInt, mut e: i64) -> (BigInt, i64) {
     let chunk = pow10(16);
     while (&c % &chunk).sign() == BigSign::NoSign {
         c /= &chunk;
-        e += 16;
+        e = e.saturating_add(16);
     }
     while (&c % &ten).sign() == BigSign::NoSign {
         c /= &ten;
-        e += 1;
+        e = e.saturating_add(1);
     }
     (c, e)
 }
@@ -1179,7 +1184,7 @@ impl TsFields {
     pub(crate) fn of(t: &Timestamp) -> TsFields {
         let precision = t.precision();
         let (frac, frac_digits) = match t.fractional_seconds_scale() {
-            Some(n) if n > 0 => (exact_fraction(t), n as u32),
+            Some(n) if n > 0 => (exact_fraction(t, n as u32), n as u32),
             _ => (0, 0),
         };
         let coarse = |p: TimestampPrecision, v: u32, default: u32| {
@@ -1274,7 +1279,11 @@ impl TsFields {
 
 /// The fractional-seconds coefficient, read from the timestamp's Ion text because ion-rs only
 /// exposes it rounded to nanoseconds, and Ion timestamps may carry more digits.
-fn exact_fraction(t: &Timestamp) -> u64 {
+fn exact_fraction(t: &Timestamp, digits: u32) -> u64 {
+    if digits <= 9 {
+        // Exact: the stored attoseconds are a multiple of 10^(18 - digits).
+        return t.nanoseconds() as u64 / 10u64.pow(9 - digits);
+    }
     let text = t.to_string();
     let Some(dot) = text.find('.') else {
         return 0;
@@ -1646,6 +1655,12 @@ mod tests {
             "12345678901234567890.123456790",
         );
         assert!(arith(BinaryOp::Add, &v("1d100000"), &v("1")).is_err());
+        let (big, small) = (v("1d9223372036854775807"), v("1d-9223372036854775807"));
+        assert!(arith(BinaryOp::Add, &big, &small).is_err());
+        assert!(arith(BinaryOp::Mul, &big, &big).is_err());
+        assert!(arith(BinaryOp::Div, &big, &small).is_err());
+        same(&compare(BinaryOp::Gt, &big, &small).unwrap(), "true");
+        assert_ne!(eq_key(&ion("1d9223372036854775807")), eq_key(&ion("1")));
     }
 
     #[test]
