@@ -1277,8 +1277,9 @@ impl TsFields {
     }
 }
 
-/// The fractional-seconds coefficient, read from the timestamp's Ion text because ion-rs only
-/// exposes it rounded to nanoseconds, and Ion timestamps may carry more digits.
+/// The fractional-seconds coefficient (`digits` digits). ion-rs exposes it only rounded to
+/// nanoseconds, which is exact up to 9 digits; finer fractions (Ion allows more) are read back
+/// from the timestamp's Ion text.
 fn exact_fraction(t: &Timestamp, digits: u32) -> u64 {
     if digits <= 9 {
         // Exact: the stored attoseconds are a multiple of 10^(18 - digits).

@@ -159,9 +159,13 @@ pub(crate) enum Tok {
     /// An unquoted word; `Kw::Ident` unless it is a reserved word.
     Word(Kw),
     /// `"name"`; `escaped` when the text contains `""`.
-    QuotedIdent { escaped: bool },
+    QuotedIdent {
+        escaped: bool,
+    },
     /// `'text'`; `escaped` when the text contains `''`.
-    Str { escaped: bool },
+    Str {
+        escaped: bool,
+    },
     /// `` `ion` `` (span includes the backticks)
     Ion,
     /// `123`
@@ -381,11 +385,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Tokens, LexError> {
                 }
             }
         };
-        tokens.push(Token {
-            tok,
-            start,
-            end: i,
-        });
+        tokens.push(Token { tok, start, end: i });
     }
     tokens.push(Token {
         tok: Tok::Eof,
@@ -487,7 +487,12 @@ mod tests {
     use super::*;
 
     fn kinds(src: &str) -> Vec<Tok> {
-        tokenize(src).unwrap().tokens.iter().map(|t| t.tok).collect()
+        tokenize(src)
+            .unwrap()
+            .tokens
+            .iter()
+            .map(|t| t.tok)
+            .collect()
     }
 
     fn texts(src: &str) -> Vec<&str> {
@@ -516,7 +521,16 @@ mod tests {
 
     #[test]
     fn context_words_are_identifiers() {
-        for w in ["table", "INDEX", "asc", "name", "status", "count", "intersects", "a"] {
+        for w in [
+            "table",
+            "INDEX",
+            "asc",
+            "name",
+            "status",
+            "count",
+            "intersects",
+            "a",
+        ] {
             assert_eq!(kinds(w)[0], Tok::Word(Kw::Ident), "{w}");
         }
     }

@@ -274,10 +274,7 @@ impl<'a> Parser<'a> {
 
     /// Whether the current token can be a name: a non-reserved word or a quoted identifier.
     fn at_name(&self) -> bool {
-        matches!(
-            self.peek(),
-            Tok::Word(Kw::Ident) | Tok::QuotedIdent { .. }
-        )
+        matches!(self.peek(), Tok::Word(Kw::Ident) | Tok::QuotedIdent { .. })
     }
 
     fn expect_name(&mut self, what: &str) -> PResult<String> {
@@ -329,7 +326,7 @@ impl<'a> Parser<'a> {
             }
             Tok::Word(Kw::From) => {
                 self.bump();
-                self.from_dml()
+                self.dml_from()
             }
             Tok::Word(Kw::Insert) => {
                 self.bump();
@@ -398,10 +395,9 @@ impl<'a> Parser<'a> {
             let field = self.expect_name("the field to index")?;
             match self.peek() {
                 Tok::Comma => {
-                    return Err(self.error_at(
-                        self.cur().start,
-                        "CREATE INDEX accepts exactly one field",
-                    ))
+                    return Err(
+                        self.error_at(self.cur().start, "CREATE INDEX accepts exactly one field")
+                    )
                 }
                 Tok::Dot | Tok::LBracket => {
                     return Err(self.error_at(
@@ -518,11 +514,11 @@ impl<'a> Parser<'a> {
     }
 
     /// After the leading `FROM` of a FROM-DML statement.
-    fn from_dml(&mut self) -> PResult<Statement> {
+    fn dml_from(&mut self) -> PResult<Statement> {
         let target = self.dml_target()?;
         let mut extra_sources = Vec::new();
         while self.eat(Tok::Comma) {
-            extra_sources.push(self.from_item()?);
+            extra_sources.push(self.source_item()?);
         }
         let where_ = self.opt_where()?;
         let ops = self.dml_ops()?;
@@ -641,7 +637,7 @@ impl<'a> Parser<'a> {
             Projection::Items(self.proj_items()?)
         };
         self.expect_kw(Kw::From, "FROM")?;
-        let from = self.from_list()?;
+        let from = self.source_list()?;
         let where_ = self.opt_where()?;
         let mut order_by = Vec::new();
         if self.eat_kw(Kw::Order) {
@@ -692,13 +688,13 @@ impl<'a> Parser<'a> {
         Ok(items)
     }
 
-    fn from_list(&mut self) -> PResult<Vec<FromItem>> {
-        let mut items = vec![self.from_item()?];
+    fn source_list(&mut self) -> PResult<Vec<FromItem>> {
+        let mut items = vec![self.source_item()?];
         loop {
             match self.peek() {
                 Tok::Comma => {
                     self.bump();
-                    items.push(self.from_item()?);
+                    items.push(self.source_item()?);
                 }
                 Tok::Word(Kw::Cross | Kw::Inner | Kw::Join) => items.push(self.join_item()?),
                 _ => break,
@@ -711,14 +707,14 @@ impl<'a> Parser<'a> {
     fn join_item(&mut self) -> PResult<FromItem> {
         if self.eat_kw(Kw::Cross) {
             self.expect_kw(Kw::Join, "JOIN after CROSS")?;
-            return self.from_item();
+            return self.source_item();
         }
         if self.eat_kw(Kw::Inner) {
             self.expect_kw(Kw::Join, "JOIN after INNER")?;
         } else {
             self.bump();
         }
-        let mut item = self.from_item()?;
+        let mut item = self.source_item()?;
         if self.eat_kw(Kw::On) {
             item.on = Some(self.expr()?);
         }
@@ -726,7 +722,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `source [[AS] alias] [AT name] [BY name]`
-    fn from_item(&mut self) -> PResult<FromItem> {
+    fn source_item(&mut self) -> PResult<FromItem> {
         if self.peek() == Tok::Word(Kw::Unpivot) {
             return Err(self.expected(""));
         }
@@ -1084,7 +1080,9 @@ impl<'a> Parser<'a> {
             Tok::Int => Expr::Lit(self.number(t, int_literal)?),
             Tok::Decimal => Expr::Lit(self.number(t, decimal_literal)?),
             Tok::Float => Expr::Lit(self.float_literal(t)?),
-            Tok::Str { escaped } => Expr::Lit(Element::string(unquote(self.text(t), escaped, "''", "'"))),
+            Tok::Str { escaped } => {
+                Expr::Lit(Element::string(unquote(self.text(t), escaped, "''", "'")))
+            }
             Tok::Ion => Expr::Lit(self.ion_literal(t)?),
             Tok::Word(Kw::True) => Expr::Lit(Element::from(true)),
             Tok::Word(Kw::False) => Expr::Lit(Element::from(false)),
@@ -1456,7 +1454,10 @@ mod tests {
 
     fn assert_err(text: &str, needle: &str) {
         let m = err(text);
-        assert!(m.contains(needle), "{text:?}: {m:?} does not contain {needle:?}");
+        assert!(
+            m.contains(needle),
+            "{text:?}: {m:?} does not contain {needle:?}"
+        );
     }
 
     fn var(name: &str) -> Expr {
@@ -1588,7 +1589,10 @@ mod tests {
     #[test]
     fn select_by_binding() {
         let q = query("SELECT r_id FROM T AS r BY r_id WHERE r.Name = 'x'");
-        assert_eq!(q.projection, Projection::Items(vec![proj(var("r_id"), None)]));
+        assert_eq!(
+            q.projection,
+            Projection::Items(vec![proj(var("r_id"), None)])
+        );
         assert_eq!(
             q.from,
             vec![FromItem {
@@ -1604,16 +1608,23 @@ mod tests {
 
     #[test]
     fn select_value_from_information_schema() {
-        let q = query("SELECT VALUE name FROM information_schema.user_tables WHERE status = 'ACTIVE'");
+        let q =
+            query("SELECT VALUE name FROM information_schema.user_tables WHERE status = 'ACTIVE'");
         assert_eq!(q.projection, Projection::Value(var("name")));
-        assert_eq!(q.from, vec![item(dotted("information_schema.user_tables"), None)]);
+        assert_eq!(
+            q.from,
+            vec![item(dotted("information_schema.user_tables"), None)]
+        );
         assert_eq!(q.where_, Some(eq(var("status"), s("ACTIVE"))));
     }
 
     #[test]
     fn select_name_from_information_schema() {
         let q = query("SELECT name FROM information_schema.user_tables WHERE status = 'ACTIVE'");
-        assert_eq!(q.projection, Projection::Items(vec![proj(var("name"), None)]));
+        assert_eq!(
+            q.projection,
+            Projection::Items(vec![proj(var("name"), None)])
+        );
     }
 
     #[test]
@@ -1641,7 +1652,9 @@ mod tests {
         let parsed = ok("SELECT * FROM history(Person, `2019-06-05T00:00:00Z`, \
                          `2019-06-06T00:00:00Z`) AS h WHERE h.metadata.id = ?");
         assert_eq!(parsed.param_count, 1);
-        let Statement::Select(q) = parsed.statement else { panic!() };
+        let Statement::Select(q) = parsed.statement else {
+            panic!()
+        };
         assert_eq!(
             q.from,
             vec![item(
@@ -1664,7 +1677,10 @@ mod tests {
         let q = query("SELECT * FROM history('5PLf9SXwndd63lPaSIa0O6') AS h");
         assert_eq!(
             q.from,
-            vec![item(call("history", vec![s("5PLf9SXwndd63lPaSIa0O6")]), Some("h"))]
+            vec![item(
+                call("history", vec![s("5PLf9SXwndd63lPaSIa0O6")]),
+                Some("h")
+            )]
         );
         let q = query("select * from HISTORY(T)");
         assert_eq!(q.from, vec![item(call("history", vec![var("T")]), None)]);
@@ -1702,7 +1718,10 @@ mod tests {
     #[test]
     fn select_txid_from_bag() {
         let q = query("SELECT TXID() FROM << 0 >>");
-        assert_eq!(q.projection, Projection::Items(vec![proj(call("txid", vec![]), None)]));
+        assert_eq!(
+            q.projection,
+            Projection::Items(vec![proj(call("txid", vec![]), None)])
+        );
         assert_eq!(q.from, vec![item(Expr::Bag(vec![int(0)]), None)]);
     }
 
@@ -1728,7 +1747,10 @@ mod tests {
         );
         assert_eq!(
             q.from,
-            vec![item(var("Person"), Some("p")), item(dotted("p.Owners"), Some("o"))]
+            vec![
+                item(var("Person"), Some("p")),
+                item(dotted("p.Owners"), Some("o"))
+            ]
         );
         let q = query("SELECT * FROM Person AS p, @p.Owners AS o");
         assert_eq!(q.from[1].source, path(at_var("p"), vec![field("Owners")]));
@@ -1738,7 +1760,9 @@ mod tests {
     fn string_followed_by_keyword() {
         let parsed = ok("SELECT * FROM T WHERE status = 'ACTIVE'AND name = ?");
         assert_eq!(parsed.param_count, 1);
-        let Statement::Select(q) = parsed.statement else { panic!() };
+        let Statement::Select(q) = parsed.statement else {
+            panic!()
+        };
         assert_eq!(
             q.where_,
             Some(bin(
@@ -1794,8 +1818,14 @@ mod tests {
             q.projection,
             Projection::Items(vec![ProjItem::AllFields(dotted("t.a"))])
         );
-        assert_err("SELECT (1 + 2).* FROM T", "'.*' must follow a name or a path");
-        assert_err("SELECT * FROM T WHERE t.* = 1", "expected end of statement, found '.'");
+        assert_err(
+            "SELECT (1 + 2).* FROM T",
+            "'.*' must follow a name or a path",
+        );
+        assert_err(
+            "SELECT * FROM T WHERE t.* = 1",
+            "expected end of statement, found '.'",
+        );
     }
 
     #[test]
@@ -1817,16 +1847,24 @@ mod tests {
         assert!(matches!(q.from[0].source, Expr::Subquery(_)));
         let q = query("SELECT * FROM T WHERE EXISTS(SELECT * FROM U WHERE U.a = T.a)");
         match q.where_ {
-            Some(Expr::Call { name, args, star: false }) => {
+            Some(Expr::Call {
+                name,
+                args,
+                star: false,
+            }) => {
                 assert_eq!(name, "exists");
                 assert!(matches!(args.as_slice(), [Expr::Subquery(_)]));
             }
             other => panic!("{other:?}"),
         }
         let q = query("SELECT * FROM T WHERE exists((SELECT * FROM U))");
-        assert!(matches!(q.where_, Some(Expr::Call { ref args, .. }) if matches!(args[0], Expr::Subquery(_))));
+        assert!(
+            matches!(q.where_, Some(Expr::Call { ref args, .. }) if matches!(args[0], Expr::Subquery(_)))
+        );
         let q = query("SELECT * FROM T WHERE a IN (SELECT VALUE b FROM U)");
-        assert!(matches!(q.where_, Some(Expr::In { ref list, .. }) if matches!(**list, Expr::Subquery(_))));
+        assert!(
+            matches!(q.where_, Some(Expr::In { ref list, .. }) if matches!(**list, Expr::Subquery(_)))
+        );
     }
 
     #[test]
@@ -1835,9 +1873,18 @@ mod tests {
         assert_eq!(
             q.order_by,
             vec![
-                OrderKey { expr: var("a"), descending: false },
-                OrderKey { expr: var("b"), descending: true },
-                OrderKey { expr: var("c"), descending: false },
+                OrderKey {
+                    expr: var("a"),
+                    descending: false
+                },
+                OrderKey {
+                    expr: var("b"),
+                    descending: true
+                },
+                OrderKey {
+                    expr: var("c"),
+                    descending: false
+                },
             ]
         );
         let q = query("SELECT * FROM T WHERE x = 1 ORDER BY t.a");
@@ -1847,7 +1894,10 @@ mod tests {
     #[test]
     fn quoted_identifiers() {
         let q = query(r#"SELECT "a""b" FROM "T" AS "t" WHERE "t"."Na me" = 1"#);
-        assert_eq!(q.projection, Projection::Items(vec![proj(var("a\"b"), None)]));
+        assert_eq!(
+            q.projection,
+            Projection::Items(vec![proj(var("a\"b"), None)])
+        );
         assert_eq!(q.from, vec![item(var("T"), Some("t"))]);
         assert_eq!(
             q.where_,
@@ -1855,7 +1905,10 @@ mod tests {
         );
         // Quoted words and keywords after a dot are field names, case kept.
         assert_eq!(expr("x.\"SELECT\""), path(var("x"), vec![field("SELECT")]));
-        assert_eq!(expr("x.Value.order"), path(var("x"), vec![field("Value"), field("order")]));
+        assert_eq!(
+            expr("x.Value.order"),
+            path(var("x"), vec![field("Value"), field("order")])
+        );
         assert_eq!(expr("\"from\""), var("from"));
     }
 
@@ -1903,7 +1956,9 @@ mod tests {
         let Expr::Lit(e) = expr(big) else { panic!() };
         assert_eq!(e, Element::read_one(big).unwrap());
         assert_eq!(e.ion_type(), IonType::Int);
-        let Expr::Lit(e) = expr("18446744073709551616") else { panic!() };
+        let Expr::Lit(e) = expr("18446744073709551616") else {
+            panic!()
+        };
         assert_eq!(e, Element::read_one("18446744073709551616").unwrap());
         let Expr::Lit(e) = expr("000123456789012345678901234567890123456789012345") else {
             panic!()
@@ -1912,7 +1967,9 @@ mod tests {
     }
 
     fn assert_decimal(text: &str, ion_text: &str) {
-        let Expr::Lit(e) = expr(text) else { panic!("{text}") };
+        let Expr::Lit(e) = expr(text) else {
+            panic!("{text}")
+        };
         let want = Element::read_one(ion_text).unwrap();
         assert_eq!(e.ion_type(), IonType::Decimal, "{text}");
         assert!(
@@ -1928,7 +1985,10 @@ mod tests {
         assert_decimal(".5", "0.5");
         assert_decimal("0.00", "0.00");
         assert_decimal("00.10", "0.10");
-        assert_decimal("123456789012345678901234567890.123456789012345", "123456789012345678901234567890.123456789012345");
+        assert_decimal(
+            "123456789012345678901234567890.123456789012345",
+            "123456789012345678901234567890.123456789012345",
+        );
         let Expr::Lit(e) = expr("1.50") else { panic!() };
         let d = e.as_decimal().unwrap();
         assert_eq!(d.exponent(), -2);
@@ -1938,7 +1998,13 @@ mod tests {
 
     #[test]
     fn floats() {
-        for (text, v) in [("1.5e0", 1.5), ("1e3", 1000.0), ("2E-1", 0.2), (".5e1", 5.0), ("1.e2", 100.0)] {
+        for (text, v) in [
+            ("1.5e0", 1.5),
+            ("1e3", 1000.0),
+            ("2E-1", 0.2),
+            (".5e1", 5.0),
+            ("1.e2", 100.0),
+        ] {
             assert_eq!(expr(text), Expr::Lit(Element::from(v)), "{text}");
         }
         assert_err("SELECT VALUE 1e999 FROM T", "float literal out of range");
@@ -2086,7 +2152,10 @@ mod tests {
                 var("b")
             )
         );
-        assert_err("SELECT * FROM T WHERE a IN ()", "expected an expression in the IN list");
+        assert_err(
+            "SELECT * FROM T WHERE a IN ()",
+            "expected an expression in the IN list",
+        );
     }
 
     #[test]
@@ -2113,7 +2182,10 @@ mod tests {
                 negated: true,
             }
         );
-        assert_err("SELECT * FROM T WHERE a BETWEEN 1 OR 2", "expected AND in BETWEEN");
+        assert_err(
+            "SELECT * FROM T WHERE a BETWEEN 1 OR 2",
+            "expected AND in BETWEEN",
+        );
     }
 
     #[test]
@@ -2123,7 +2195,10 @@ mod tests {
             test,
             negated,
         };
-        assert_eq!(expr("x IS NOT MISSING"), is(var("x"), IsTest::Missing, true));
+        assert_eq!(
+            expr("x IS NOT MISSING"),
+            is(var("x"), IsTest::Missing, true)
+        );
         assert_eq!(expr("x IS NULL"), is(var("x"), IsTest::Null, false));
         assert_eq!(expr("x is not null"), is(var("x"), IsTest::Null, true));
         assert_eq!(
@@ -2138,7 +2213,10 @@ mod tests {
             expr("NOT x IS MISSING"),
             un(UnaryOp::Not, is(var("x"), IsTest::Missing, false))
         );
-        assert_err("SELECT * FROM T WHERE x IS 1", "expected NULL, MISSING or a type name");
+        assert_err(
+            "SELECT * FROM T WHERE x IS 1",
+            "expected NULL, MISSING or a type name",
+        );
     }
 
     #[test]
@@ -2181,7 +2259,10 @@ mod tests {
                 (s("a"), int(1)),
                 (s("b"), int(2)),
                 (s("C"), p(0)),
-                (bin(BinaryOp::Concat, s("d"), s("e")), Expr::List(vec![int(1), Expr::Bag(vec![int(2)])])),
+                (
+                    bin(BinaryOp::Concat, s("d"), s("e")),
+                    Expr::List(vec![int(1), Expr::Bag(vec![int(2)])])
+                ),
                 (s("value"), Expr::Struct(vec![])),
             ])
         );
@@ -2192,7 +2273,10 @@ mod tests {
             expr("{x.y: 1}"),
             Expr::Struct(vec![(dotted("x.y"), int(1))])
         );
-        assert_err("SELECT VALUE {'a' 1} FROM T", "expected ':' after the field name");
+        assert_err(
+            "SELECT VALUE {'a' 1} FROM T",
+            "expected ':' after the field name",
+        );
         assert_err("SELECT VALUE {'a': 1 'b': 2} FROM T", "expected ',' or '}'");
         assert_err("SELECT VALUE [1 2] FROM T", "expected ',' or ']'");
         assert_err("SELECT VALUE [1, 2 FROM T", "expected ',' or ']'");
@@ -2204,24 +2288,30 @@ mod tests {
         assert_eq!(expr("Size(a.b)"), call("size", vec![dotted("a.b")]));
         assert_eq!(
             expr("COALESCE(a, null, 1)"),
-            call("coalesce", vec![var("a"), Expr::Lit(Element::null(IonType::Null)), int(1)])
+            call(
+                "coalesce",
+                vec![var("a"), Expr::Lit(Element::null(IonType::Null)), int(1)]
+            )
         );
         assert_eq!(
             expr("upper(lower('A'))"),
             call("upper", vec![call("lower", vec![s("A")])])
         );
-        assert_eq!(
-            expr("NULLIF(a, ?)"),
-            call("nullif", vec![var("a"), p(0)])
-        );
+        assert_eq!(expr("NULLIF(a, ?)"), call("nullif", vec![var("a"), p(0)]));
         assert_eq!(
             expr("to_string(`2019T`, 'yyyy')"),
             call("to_string", vec![ion("2019T"), s("yyyy")])
         );
         assert_err("SELECT VALUE f(a b) FROM T", "expected ',' or ')'");
         assert_err("SELECT VALUE f(a, ) FROM T", "expected an expression");
-        assert_err("SELECT VALUE sum(*) FROM T", "expected an expression, found '*'");
-        assert_err("SELECT COUNT(DISTINCT a) FROM T", "DISTINCT is not supported");
+        assert_err(
+            "SELECT VALUE sum(*) FROM T",
+            "expected an expression, found '*'",
+        );
+        assert_err(
+            "SELECT COUNT(DISTINCT a) FROM T",
+            "DISTINCT is not supported",
+        );
     }
 
     #[test]
@@ -2262,25 +2352,44 @@ mod tests {
             expr("extract(timezone_hour from `2010T`)"),
             call("extract", vec![sym("timezone_hour"), ion("2010T")])
         );
-        assert_err("SELECT VALUE EXTRACT(YEAR ts) FROM T", "expected FROM in EXTRACT");
+        assert_err(
+            "SELECT VALUE EXTRACT(YEAR ts) FROM T",
+            "expected FROM in EXTRACT",
+        );
     }
 
     #[test]
     fn trim_forms() {
         let trim = |spec: &str, chars: Expr, v: Expr| call("trim", vec![sym(spec), chars, v]);
         assert_eq!(expr("TRIM(s)"), trim("both", Expr::Missing, var("s")));
-        assert_eq!(expr("TRIM(LEADING FROM s)"), trim("leading", Expr::Missing, var("s")));
-        assert_eq!(expr("trim(trailing 'x' FROM s)"), trim("trailing", s("x"), var("s")));
-        assert_eq!(expr("TRIM(BOTH ? FROM ' a ')"), trim("both", p(0), s(" a ")));
+        assert_eq!(
+            expr("TRIM(LEADING FROM s)"),
+            trim("leading", Expr::Missing, var("s"))
+        );
+        assert_eq!(
+            expr("trim(trailing 'x' FROM s)"),
+            trim("trailing", s("x"), var("s"))
+        );
+        assert_eq!(
+            expr("TRIM(BOTH ? FROM ' a ')"),
+            trim("both", p(0), s(" a "))
+        );
         assert_eq!(expr("TRIM('x' FROM s)"), trim("both", s("x"), var("s")));
         assert_eq!(expr("TRIM(FROM s)"), trim("both", Expr::Missing, var("s")));
         // A field that happens to be called `both`.
         assert_eq!(expr("TRIM(both)"), trim("both", Expr::Missing, var("both")));
         assert_eq!(
             expr("TRIM(leading || 'x')"),
-            trim("both", Expr::Missing, bin(BinaryOp::Concat, var("leading"), s("x")))
+            trim(
+                "both",
+                Expr::Missing,
+                bin(BinaryOp::Concat, var("leading"), s("x"))
+            )
         );
-        assert_err("SELECT VALUE TRIM(LEADING 'x' s) FROM T", "expected FROM in TRIM");
+        assert_err(
+            "SELECT VALUE TRIM(LEADING 'x' s) FROM T",
+            "expected FROM in TRIM",
+        );
     }
 
     #[test]
@@ -2297,14 +2406,19 @@ mod tests {
             expr("SUBSTRING(s, 2, 3)"),
             call("substring", vec![var("s"), int(2), int(3)])
         );
-        assert_eq!(expr("SUBSTRING(s, 2)"), call("substring", vec![var("s"), int(2)]));
+        assert_eq!(
+            expr("SUBSTRING(s, 2)"),
+            call("substring", vec![var("s"), int(2)])
+        );
     }
 
     #[test]
     fn parameters_numbered_in_order() {
         let parsed = ok("SELECT * FROM T WHERE a = ? AND b IN ('?', \"?\", `\"?\"`, ?) AND c = ?");
         assert_eq!(parsed.param_count, 3);
-        let Statement::Select(q) = parsed.statement else { panic!() };
+        let Statement::Select(q) = parsed.statement else {
+            panic!()
+        };
         let w = format!("{:?}", q.where_);
         assert!(w.contains("Param(0)") && w.contains("Param(1)") && w.contains("Param(2)"));
         assert!(!w.contains("Param(3)"));
@@ -2317,21 +2431,36 @@ mod tests {
     fn create_table() {
         assert_eq!(
             stmt("CREATE TABLE Person"),
-            Statement::CreateTable { name: "Person".into(), tags: None }
+            Statement::CreateTable {
+                name: "Person".into(),
+                tags: None
+            }
         );
         assert_eq!(
             stmt("create table \"My Table\";"),
-            Statement::CreateTable { name: "My Table".into(), tags: None }
+            Statement::CreateTable {
+                name: "My Table".into(),
+                tags: None
+            }
         );
         assert_eq!(
             stmt("CREATE TABLE T WITH (aws_tags = `{'k':'v'}`)"),
-            Statement::CreateTable { name: "T".into(), tags: Some(ion("{'k':'v'}")) }
+            Statement::CreateTable {
+                name: "T".into(),
+                tags: Some(ion("{'k':'v'}"))
+            }
         );
         assert_eq!(
             stmt("CREATE TABLE T WITH (aws_tags = ?)"),
-            Statement::CreateTable { name: "T".into(), tags: Some(p(0)) }
+            Statement::CreateTable {
+                name: "T".into(),
+                tags: Some(p(0))
+            }
         );
-        assert_err("CREATE TABLE", "expected a table name after CREATE TABLE, found end of input");
+        assert_err(
+            "CREATE TABLE",
+            "expected a table name after CREATE TABLE, found end of input",
+        );
         assert_err("CREATE TABLE Order", "must be double-quoted");
         assert_err("CREATE TABLE T WITH (tags = `{}`)", "expected aws_tags");
         assert_err("CREATE TABLE T WITH (aws_tags = `{}`", "expected ')'");
@@ -2340,10 +2469,17 @@ mod tests {
 
     #[test]
     fn drop_and_undrop_table() {
-        assert_eq!(stmt("DROP TABLE Person"), Statement::DropTable { name: "Person".into() });
+        assert_eq!(
+            stmt("DROP TABLE Person"),
+            Statement::DropTable {
+                name: "Person".into()
+            }
+        );
         assert_eq!(
             stmt("UNDROP TABLE \"5PLf9SXwndd63lPaSIa0O6\""),
-            Statement::UndropTable { table_id: "5PLf9SXwndd63lPaSIa0O6".into() }
+            Statement::UndropTable {
+                table_id: "5PLf9SXwndd63lPaSIa0O6".into()
+            }
         );
         assert_err("DROP TABLE", "expected a table name");
         assert_err("UNDROP T", "expected TABLE after UNDROP");
@@ -2353,16 +2489,25 @@ mod tests {
     fn create_index() {
         assert_eq!(
             stmt("CREATE INDEX ON Person (GovId)"),
-            Statement::CreateIndex { table: "Person".into(), field: "GovId".into() }
+            Statement::CreateIndex {
+                table: "Person".into(),
+                field: "GovId".into()
+            }
         );
         assert_eq!(
             stmt("create index on \"T\" (\"Name Q\")"),
-            Statement::CreateIndex { table: "T".into(), field: "Name Q".into() }
+            Statement::CreateIndex {
+                table: "T".into(),
+                field: "Name Q".into()
+            }
         );
         assert_err("CREATE INDEX ON T (a, b)", "exactly one field");
         assert_err("CREATE INDEX ON T (a.b)", "only a top-level field");
         assert_err("CREATE INDEX ON T ()", "expected the field to index");
-        assert_err("CREATE INDEX idx ON T (a)", "expected ON after CREATE INDEX, found 'idx'");
+        assert_err(
+            "CREATE INDEX idx ON T (a)",
+            "expected ON after CREATE INDEX, found 'idx'",
+        );
         assert_err("CREATE INDEX ON T a", "expected '(' and the field to index");
     }
 
@@ -2376,10 +2521,22 @@ mod tests {
             }
         );
         ok("drop index \"x\" on T with (purge = TRUE)");
-        assert_err("DROP INDEX \"x\" ON T", "DROP INDEX requires WITH (purge = true)");
-        assert_err("DROP INDEX \"x\" ON T WITH (PURGE = true)", "'purge' must be written in lowercase");
-        assert_err("DROP INDEX \"x\" ON T WITH (purge = false)", "requires WITH (purge = true)");
-        assert_err("DROP INDEX \"x\" ON T WITH (other = true)", "requires WITH (purge = true)");
+        assert_err(
+            "DROP INDEX \"x\" ON T",
+            "DROP INDEX requires WITH (purge = true)",
+        );
+        assert_err(
+            "DROP INDEX \"x\" ON T WITH (PURGE = true)",
+            "'purge' must be written in lowercase",
+        );
+        assert_err(
+            "DROP INDEX \"x\" ON T WITH (purge = false)",
+            "requires WITH (purge = true)",
+        );
+        assert_err(
+            "DROP INDEX \"x\" ON T WITH (other = true)",
+            "requires WITH (purge = true)",
+        );
     }
 
     // ----- DML ----------------------------------------------------------------------------
@@ -2396,21 +2553,37 @@ mod tests {
         );
         assert_eq!(
             stmt("INSERT INTO T VALUE ?"),
-            Statement::Insert { table: "T".into(), value: p(0), single: true }
+            Statement::Insert {
+                table: "T".into(),
+                value: p(0),
+                single: true
+            }
         );
         let parsed = ok("INSERT INTO T <<?, ?>>");
         assert_eq!(parsed.param_count, 2);
         assert_eq!(
             parsed.statement,
-            Statement::Insert { table: "T".into(), value: Expr::Bag(vec![p(0), p(1)]), single: false }
+            Statement::Insert {
+                table: "T".into(),
+                value: Expr::Bag(vec![p(0), p(1)]),
+                single: false
+            }
         );
         assert_eq!(
             stmt("INSERT INTO T ?"),
-            Statement::Insert { table: "T".into(), value: p(0), single: false }
+            Statement::Insert {
+                table: "T".into(),
+                value: p(0),
+                single: false
+            }
         );
         assert_eq!(
             stmt("INSERT INTO T `[{a: 1}, {a: 2}]`"),
-            Statement::Insert { table: "T".into(), value: ion("[{a: 1}, {a: 2}]"), single: false }
+            Statement::Insert {
+                table: "T".into(),
+                value: ion("[{a: 1}, {a: 2}]"),
+                single: false
+            }
         );
         assert_eq!(
             stmt("insert into T << {'a': 1}, {'a': UTCNOW()} >>"),
@@ -2423,16 +2596,23 @@ mod tests {
                 single: false
             }
         );
-        assert_err("INSERT INTO T", "expected VALUE, a bag << … >> or ? after the table name");
+        assert_err(
+            "INSERT INTO T",
+            "expected VALUE, a bag << … >> or ? after the table name",
+        );
         assert_err("INSERT INTO T;", "expected VALUE, a bag");
         assert_err("INSERT T VALUE 1", "expected INTO after INSERT");
         assert_err("INSERT INTO T VALUES (1, 2)", "VALUES is not supported");
-        assert_err("INSERT INTO T VALUE", "expected an expression, found end of input");
+        assert_err(
+            "INSERT INTO T VALUE",
+            "expected an expression, found end of input",
+        );
     }
 
     #[test]
     fn update_set() {
-        let parsed = ok("UPDATE account BY account_id SET balance = balance + ? WHERE account_id = ?");
+        let parsed =
+            ok("UPDATE account BY account_id SET balance = balance + ? WHERE account_id = ?");
         assert_eq!(parsed.param_count, 2);
         assert_eq!(
             parsed.statement,
@@ -2453,7 +2633,10 @@ mod tests {
                 extra_sources: vec![],
                 where_: Some(eq(dotted("p.id"), int(3))),
                 ops: vec![
-                    DmlOp::Set { path: dotted("p.a"), value: int(1) },
+                    DmlOp::Set {
+                        path: dotted("p.a"),
+                        value: int(1)
+                    },
                     DmlOp::Set {
                         path: path(var("p"), vec![field("b"), idx(int(0)), field("c")]),
                         value: s("x")
@@ -2462,10 +2645,20 @@ mod tests {
             })
         );
         // The alias itself (replaces the document).
-        let Statement::Mutate(m) = stmt("UPDATE T AS t SET t = ?") else { panic!() };
-        assert_eq!(m.ops, vec![DmlOp::Set { path: var("t"), value: p(0) }]);
+        let Statement::Mutate(m) = stmt("UPDATE T AS t SET t = ?") else {
+            panic!()
+        };
+        assert_eq!(
+            m.ops,
+            vec![DmlOp::Set {
+                path: var("t"),
+                value: p(0)
+            }]
+        );
         // Bare alias.
-        let Statement::Mutate(m) = stmt("UPDATE T t BY id SET t.x = 1") else { panic!() };
+        let Statement::Mutate(m) = stmt("UPDATE T t BY id SET t.x = 1") else {
+            panic!()
+        };
         assert_eq!(m.target, target("T", Some("t"), Some("id")));
     }
 
@@ -2479,11 +2672,24 @@ mod tests {
         assert_eq!(
             m.ops,
             vec![
-                DmlOp::Set { path: var("a"), value: int(1) },
+                DmlOp::Set {
+                    path: var("a"),
+                    value: int(1)
+                },
                 DmlOp::Remove { path: var("b") },
-                DmlOp::InsertInto { path: var("c"), value: int(2), at: Some(int(0)) },
-                DmlOp::Set { path: var("d"), value: int(3) },
-                DmlOp::Set { path: var("e"), value: int(4) },
+                DmlOp::InsertInto {
+                    path: var("c"),
+                    value: int(2),
+                    at: Some(int(0))
+                },
+                DmlOp::Set {
+                    path: var("d"),
+                    value: int(3)
+                },
+                DmlOp::Set {
+                    path: var("e"),
+                    value: int(4)
+                },
             ]
         );
         assert_eq!(m.where_, Some(eq(var("x"), int(1))));
@@ -2491,7 +2697,8 @@ mod tests {
 
     #[test]
     fn update_insert_and_remove() {
-        let Statement::Mutate(m) = stmt("UPDATE Person AS p INSERT INTO p.Addresses VALUE {'c': 'x'} WHERE p.id = ?")
+        let Statement::Mutate(m) =
+            stmt("UPDATE Person AS p INSERT INTO p.Addresses VALUE {'c': 'x'} WHERE p.id = ?")
         else {
             panic!()
         };
@@ -2503,17 +2710,27 @@ mod tests {
                 at: None
             }]
         );
-        let Statement::Mutate(m) = stmt("UPDATE T AS t REMOVE t.a[1]") else { panic!() };
+        let Statement::Mutate(m) = stmt("UPDATE T AS t REMOVE t.a[1]") else {
+            panic!()
+        };
         assert_eq!(
             m.ops,
-            vec![DmlOp::Remove { path: path(var("t"), vec![field("a"), idx(int(1))]) }]
+            vec![DmlOp::Remove {
+                path: path(var("t"), vec![field("a"), idx(int(1))])
+            }]
         );
         assert_eq!(m.where_, None);
-        assert_err("UPDATE T WHERE a = 1", "expected SET, INSERT INTO or REMOVE");
+        assert_err(
+            "UPDATE T WHERE a = 1",
+            "expected SET, INSERT INTO or REMOVE",
+        );
         assert_err("UPDATE T SET a 1", "expected '=' in SET");
         assert_err("UPDATE T SET 1 = 2", "expected a path");
         assert_err("UPDATE T INSERT INTO a 1", "expected VALUE");
-        assert_err("UPDATE T SET a = 1 WHERE", "expected an expression, found end of input");
+        assert_err(
+            "UPDATE T SET a = 1 WHERE",
+            "expected an expression, found end of input",
+        );
     }
 
     #[test]
@@ -2527,7 +2744,10 @@ mod tests {
         );
         assert_eq!(
             stmt("DELETE FROM NonExistentTable"),
-            Statement::Delete { target: target("NonExistentTable", None, None), where_: None }
+            Statement::Delete {
+                target: target("NonExistentTable", None, None),
+                where_: None
+            }
         );
         assert_eq!(
             stmt("delete from T BY pid WHERE pid = ?"),
@@ -2540,7 +2760,7 @@ mod tests {
     }
 
     #[test]
-    fn from_dml() {
+    fn dml_from() {
         let parsed = ok("FROM Person AS p WHERE p.Name = ? INSERT INTO p.Addresses VALUE ?");
         assert_eq!(parsed.param_count, 2);
         assert_eq!(
@@ -2549,7 +2769,11 @@ mod tests {
                 target: target("Person", Some("p"), None),
                 extra_sources: vec![],
                 where_: Some(eq(dotted("p.Name"), p(0))),
-                ops: vec![DmlOp::InsertInto { path: dotted("p.Addresses"), value: p(1), at: None }],
+                ops: vec![DmlOp::InsertInto {
+                    path: dotted("p.Addresses"),
+                    value: p(1),
+                    at: None
+                }],
             })
         );
         let Statement::Mutate(m) = stmt(
@@ -2570,22 +2794,40 @@ mod tests {
             }]
         );
         assert_eq!(m.ops.len(), 3);
-        let Statement::Mutate(m) = stmt("FROM T REMOVE T.x") else { panic!() };
+        let Statement::Mutate(m) = stmt("FROM T REMOVE T.x") else {
+            panic!()
+        };
         assert_eq!(m.where_, None);
-        assert_eq!(m.ops, vec![DmlOp::Remove { path: dotted("T.x") }]);
-        assert_err("FROM T WHERE a = 1", "expected SET, INSERT INTO or REMOVE, found end of input");
-        assert_err("FROM T AS t SELECT *", "expected SET, INSERT INTO or REMOVE, found keyword 'SELECT'");
+        assert_eq!(
+            m.ops,
+            vec![DmlOp::Remove {
+                path: dotted("T.x")
+            }]
+        );
+        assert_err(
+            "FROM T WHERE a = 1",
+            "expected SET, INSERT INTO or REMOVE, found end of input",
+        );
+        assert_err(
+            "FROM T AS t SELECT *",
+            "expected SET, INSERT INTO or REMOVE, found keyword 'SELECT'",
+        );
     }
 
     #[test]
     fn exec() {
-        let parsed = ok("EXEC redact_revision ?, '5PLf9SXwndd63lPaSIa0O6', 'JUJgkIcNbhS2goq8RqLuZ4'");
+        let parsed =
+            ok("EXEC redact_revision ?, '5PLf9SXwndd63lPaSIa0O6', 'JUJgkIcNbhS2goq8RqLuZ4'");
         assert_eq!(parsed.param_count, 1);
         assert_eq!(
             parsed.statement,
             Statement::Exec {
                 procedure: "redact_revision".into(),
-                args: vec![p(0), s("5PLf9SXwndd63lPaSIa0O6"), s("JUJgkIcNbhS2goq8RqLuZ4")]
+                args: vec![
+                    p(0),
+                    s("5PLf9SXwndd63lPaSIa0O6"),
+                    s("JUJgkIcNbhS2goq8RqLuZ4")
+                ]
             }
         );
         assert_eq!(
@@ -2595,9 +2837,69 @@ mod tests {
                 args: vec![ion("{ledgerName: \"x\"}"), s("a"), s("b")]
             }
         );
-        assert_eq!(stmt("EXEC p"), Statement::Exec { procedure: "p".into(), args: vec![] });
+        assert_eq!(
+            stmt("EXEC p"),
+            Statement::Exec {
+                procedure: "p".into(),
+                args: vec![]
+            }
+        );
         assert_err("EXEC", "expected a procedure name after EXEC");
         assert_err("EXEC p 1 2", "expected end of statement, found '2'");
+    }
+
+    #[test]
+    fn more_forms() {
+        // INSERT without VALUE takes any expression; a struct inserts one document.
+        assert_eq!(
+            stmt("INSERT INTO T {'a': -1}"),
+            Statement::Insert {
+                table: "T".into(),
+                value: Expr::Struct(vec![(s("a"), un(UnaryOp::Neg, int(1)))]),
+                single: false
+            }
+        );
+        // Reserved words as names must be quoted, in DML paths too.
+        let Statement::Mutate(m) = stmt("UPDATE T AS t SET t.\"value\" = 1, \"order\" = 2") else {
+            panic!()
+        };
+        assert_eq!(
+            m.ops,
+            vec![
+                DmlOp::Set {
+                    path: path(var("t"), vec![field("value")]),
+                    value: int(1)
+                },
+                DmlOp::Set {
+                    path: var("order"),
+                    value: int(2)
+                },
+            ]
+        );
+        assert_err("UPDATE T SET order = 1", "must be double-quoted");
+        // `@` paths as DML targets.
+        let Statement::Mutate(m) = stmt("FROM T AS t REMOVE @t.a") else {
+            panic!()
+        };
+        assert_eq!(
+            m.ops,
+            vec![DmlOp::Remove {
+                path: path(at_var("t"), vec![field("a")])
+            }]
+        );
+        // Multi-line statements with CRLF.
+        let q = query("SELECT *\r\nFROM T\r\nWHERE a = ?;\r\n");
+        assert_eq!(q.where_, Some(eq(var("a"), p(0))));
+        // Comparison chains are left-associative.
+        assert_eq!(
+            expr("a = b <> c"),
+            bin(BinaryOp::Ne, eq(var("a"), var("b")), var("c"))
+        );
+        // NOT binds looser than comparison, so it cannot follow `=`.
+        assert_err(
+            "SELECT * FROM T WHERE a = NOT b",
+            "expected an expression, found keyword 'NOT'",
+        );
     }
 
     // ----- rejected syntax ----------------------------------------------------------------
@@ -2606,26 +2908,68 @@ mod tests {
     fn unsupported_features_are_named() {
         for (text, msg) in [
             ("SELECT * FROM T GROUP BY a", "GROUP BY is not supported"),
-            ("SELECT * FROM T WHERE a = 1 GROUP BY a", "GROUP BY is not supported"),
+            (
+                "SELECT * FROM T WHERE a = 1 GROUP BY a",
+                "GROUP BY is not supported",
+            ),
             ("SELECT * FROM T HAVING a = 1", "HAVING is not supported"),
             ("SELECT * FROM T LIMIT 1", "LIMIT is not supported"),
-            ("SELECT * FROM T ORDER BY a LIMIT 1", "LIMIT is not supported"),
+            (
+                "SELECT * FROM T ORDER BY a LIMIT 1",
+                "LIMIT is not supported",
+            ),
             ("SELECT * FROM T OFFSET 1", "OFFSET is not supported"),
             ("SELECT DISTINCT a FROM T", "DISTINCT is not supported"),
-            ("SELECT * FROM A LEFT JOIN B ON A.x = B.x", "LEFT JOIN is not supported"),
-            ("SELECT * FROM A RIGHT OUTER JOIN B ON A.x = B.x", "RIGHT JOIN is not supported"),
-            ("SELECT * FROM A FULL JOIN B ON A.x = B.x", "FULL JOIN is not supported"),
-            ("SELECT * FROM A a OUTER JOIN B ON a.x = B.x", "OUTER JOIN is not supported"),
-            ("SELECT * FROM A NATURAL JOIN B", "NATURAL JOIN is not supported"),
-            ("SELECT * FROM A UNION SELECT * FROM B", "UNION is not supported"),
-            ("SELECT * FROM A INTERSECT SELECT * FROM B", "INTERSECT is not supported"),
-            ("SELECT * FROM A EXCEPT SELECT * FROM B", "EXCEPT is not supported"),
-            ("(SELECT * FROM A) UNION (SELECT * FROM B)", "unknown statement"),
+            (
+                "SELECT * FROM A LEFT JOIN B ON A.x = B.x",
+                "LEFT JOIN is not supported",
+            ),
+            (
+                "SELECT * FROM A RIGHT OUTER JOIN B ON A.x = B.x",
+                "RIGHT JOIN is not supported",
+            ),
+            (
+                "SELECT * FROM A FULL JOIN B ON A.x = B.x",
+                "FULL JOIN is not supported",
+            ),
+            (
+                "SELECT * FROM A a OUTER JOIN B ON a.x = B.x",
+                "OUTER JOIN is not supported",
+            ),
+            (
+                "SELECT * FROM A NATURAL JOIN B",
+                "NATURAL JOIN is not supported",
+            ),
+            (
+                "SELECT * FROM A UNION SELECT * FROM B",
+                "UNION is not supported",
+            ),
+            (
+                "SELECT * FROM A INTERSECT SELECT * FROM B",
+                "INTERSECT is not supported",
+            ),
+            (
+                "SELECT * FROM A EXCEPT SELECT * FROM B",
+                "EXCEPT is not supported",
+            ),
+            (
+                "(SELECT * FROM A) UNION (SELECT * FROM B)",
+                "unknown statement",
+            ),
             ("PIVOT v AT k FROM T", "PIVOT is not supported"),
-            ("SELECT * FROM UNPIVOT T AS v AT k", "UNPIVOT is not supported"),
+            (
+                "SELECT * FROM UNPIVOT T AS v AT k",
+                "UNPIVOT is not supported",
+            ),
             ("SELECT * FROM g MATCH (a)", "MATCH is not supported"),
-            ("SELECT CASE WHEN a THEN 1 END FROM T", "CASE is not supported"),
-            ("SELECT * FROM T WHERE CASE a WHEN 1 THEN true END", "CASE is not supported"),
+            (
+                "SELECT CASE WHEN a THEN 1 END FROM T",
+                "CASE is not supported",
+            ),
+            (
+                "SELECT * FROM T WHERE CASE a WHEN 1 THEN true END",
+                "CASE is not supported",
+            ),
             ("SELECT * FROM T LET 1 AS x", "LET is not supported"),
         ] {
             assert_err(text, msg);
@@ -2635,7 +2979,10 @@ mod tests {
     #[test]
     fn unknown_statements() {
         assert_err("SHOW TABLES", "unknown statement: expected SELECT, INSERT, UPDATE, DELETE, FROM, CREATE, DROP, UNDROP or EXEC, found 'SHOW'");
-        assert_err("WITH x AS (SELECT * FROM T) SELECT * FROM x", "unknown statement");
+        assert_err(
+            "WITH x AS (SELECT * FROM T) SELECT * FROM x",
+            "unknown statement",
+        );
         assert_err("1 + 1", "unknown statement");
         assert_err("SELEC * FROM T", "found 'SELEC'");
         assert_err("VALUES (1)", "VALUES is not supported");
@@ -2651,17 +2998,30 @@ mod tests {
     #[test]
     fn error_positions() {
         let e = parse("SELECT * FORM T").unwrap_err();
-        assert_eq!(e.message, "Syntax error at line 1, column 10: expected FROM, found 'FORM'");
+        assert_eq!(
+            e.message,
+            "Syntax error at line 1, column 10: expected FROM, found 'FORM'"
+        );
         assert_eq!((e.line, e.column, e.offset), (1, 10, 9));
         assert_eq!(e.to_string(), e.message);
         let e = parse("SELECT *\nFROM T\n  WHERE a = = 1").unwrap_err();
         assert_eq!((e.line, e.column), (3, 13));
-        assert!(e.message.contains("expected an expression, found '='"), "{}", e.message);
+        assert!(
+            e.message.contains("expected an expression, found '='"),
+            "{}",
+            e.message
+        );
         let e = parse("SELECT 'é' FROM T WHERE ~").unwrap_err();
         assert_eq!((e.line, e.column), (1, 25));
-        assert!(e.message.contains("unexpected character '~'"), "{}", e.message);
+        assert!(
+            e.message.contains("unexpected character '~'"),
+            "{}",
+            e.message
+        );
         let e = parse("SELECT * FROM T WHERE a = 'abc").unwrap_err();
-        assert!(e.message.starts_with("Syntax error at line 1, column 27: unterminated string"));
+        assert!(e
+            .message
+            .starts_with("Syntax error at line 1, column 27: unterminated string"));
         let boxed: Box<dyn std::error::Error> = Box::new(e);
         assert!(boxed.to_string().contains("unterminated"));
     }
@@ -2669,29 +3029,59 @@ mod tests {
     #[test]
     fn malformed_statements() {
         for (text, msg) in [
-            ("SELECT * FROM T WHERE (a = 1", "expected ')', found end of input"),
-            ("SELECT * FROM T WHERE a = 1)", "expected end of statement, found ')'"),
+            (
+                "SELECT * FROM T WHERE (a = 1",
+                "expected ')', found end of input",
+            ),
+            (
+                "SELECT * FROM T WHERE a = 1)",
+                "expected end of statement, found ')'",
+            ),
             ("SELECT * FROM T WHERE ((a)", "expected ')'"),
             ("SELECT * FROM T WHERE f(a", "expected ',' or ')'"),
-            ("SELECT * FROM T T2 T3", "expected end of statement, found 'T3'"),
-            ("SELECT * FROM T WHERE", "expected an expression, found end of input"),
-            ("SELECT * FROM", "expected an expression, found end of input"),
-            ("SELECT FROM T", "expected an expression, found keyword 'FROM'"),
+            (
+                "SELECT * FROM T T2 T3",
+                "expected end of statement, found 'T3'",
+            ),
+            (
+                "SELECT * FROM T WHERE",
+                "expected an expression, found end of input",
+            ),
+            (
+                "SELECT * FROM",
+                "expected an expression, found end of input",
+            ),
+            (
+                "SELECT FROM T",
+                "expected an expression, found keyword 'FROM'",
+            ),
             ("SELECT 1", "expected FROM, found end of input"),
-            ("SELECT a FROM T WHERE a = 1 b = 2", "expected end of statement, found 'b'"),
+            (
+                "SELECT a FROM T WHERE a = 1 b = 2",
+                "expected end of statement, found 'b'",
+            ),
             ("SELECT * FROM T AS", "expected an alias after AS"),
             ("SELECT * FROM T AS value", "must be double-quoted"),
             ("SELECT * FROM T BY", "expected a name after BY"),
             ("SELECT * FROM T WHERE value = 1", "must be double-quoted"),
-            ("SELECT * FROM T WHERE a = SELECT", "a subquery must be in parentheses"),
+            (
+                "SELECT * FROM T WHERE a = SELECT",
+                "a subquery must be in parentheses",
+            ),
             ("SELECT * FROM T WHERE a = `{a:`", "invalid Ion literal"),
             ("SELECT * FROM T WHERE a = ``", "invalid Ion literal"),
             ("SELECT * FROM T WHERE a = `1 2`", "invalid Ion literal"),
-            ("SELECT * FROM T WHERE a NOT b", "expected end of statement, found keyword 'NOT'"),
+            (
+                "SELECT * FROM T WHERE a NOT b",
+                "expected end of statement, found keyword 'NOT'",
+            ),
             ("SELECT * FROM T INNER B", "expected JOIN after INNER"),
             ("SELECT * FROM T ORDER a", "expected BY after ORDER"),
             ("SELECT * FROM T WHERE @ = 1", "expected a name after '@'"),
-            ("SELECT * FROM T WHERE a = 1 -", "expected an expression, found end of input"),
+            (
+                "SELECT * FROM T WHERE a = 1 -",
+                "expected an expression, found end of input",
+            ),
         ] {
             assert_err(text, msg);
         }
@@ -2703,17 +3093,32 @@ mod tests {
         std::thread::Builder::new()
             .stack_size(1 << 20)
             .spawn(|| {
-                let deep = format!("SELECT * FROM T WHERE {}1{}", "(".repeat(5000), ")".repeat(5000));
+                let deep = format!(
+                    "SELECT * FROM T WHERE {}1{}",
+                    "(".repeat(5000),
+                    ")".repeat(5000)
+                );
                 assert_err(&deep, "nested too deeply");
                 let deep = format!("SELECT * FROM T WHERE {}1", "- ".repeat(5000));
                 assert_err(&deep, "nested too deeply");
                 let deep = format!("SELECT * FROM T WHERE {}a", "NOT ".repeat(5000));
                 assert_err(&deep, "nested too deeply");
-                let deep = format!("SELECT * FROM T WHERE a = {}1{}", "[".repeat(5000), "]".repeat(5000));
+                let deep = format!(
+                    "SELECT * FROM T WHERE a = {}1{}",
+                    "[".repeat(5000),
+                    "]".repeat(5000)
+                );
                 assert_err(&deep, "nested too deeply");
-                let deep = format!("SELECT * FROM T WHERE a = {}1{}", "f(".repeat(5000), ")".repeat(5000));
+                let deep = format!(
+                    "SELECT * FROM T WHERE a = {}1{}",
+                    "f(".repeat(5000),
+                    ")".repeat(5000)
+                );
                 assert_err(&deep, "nested too deeply");
-                let deep = format!("SELECT * FROM T WHERE a = {}", "(SELECT * FROM T WHERE a = ".repeat(5000));
+                let deep = format!(
+                    "SELECT * FROM T WHERE a = {}",
+                    "(SELECT * FROM T WHERE a = ".repeat(5000)
+                );
                 assert_err(&deep, "nested too deeply");
                 let deep = format!("SELECT * FROM T WHERE a = {}", "{'a': ".repeat(5000));
                 assert_err(&deep, "nested too deeply");
@@ -2732,7 +3137,11 @@ mod tests {
                     ")".repeat(30)
                 );
                 parse(&subs).unwrap();
-                let ok_depth = format!("SELECT * FROM T WHERE {}1{}", "(".repeat(40), ")".repeat(40));
+                let ok_depth = format!(
+                    "SELECT * FROM T WHERE {}1{}",
+                    "(".repeat(40),
+                    ")".repeat(40)
+                );
                 parse(&ok_depth).unwrap();
             })
             .unwrap()
@@ -2785,13 +3194,90 @@ mod tests {
     }
 
     const FRAGMENTS: &[&str] = &[
-        "SELECT", "VALUE", "*", "FROM", "WHERE", "AS", "AT", "BY", "T", "a", "\"Q\"", "'s'",
-        "`1`", "`{a:", "?", "1", "1.5", "1e3", ".", ",", "(", ")", "[", "]", "{", "}", "<<", ">>",
-        ":", ";", "@", "=", "<>", "<", "+", "-", "*", "/", "%", "||", "AND", "OR", "NOT", "IN",
-        "IS", "NULL", "MISSING", "LIKE", "ESCAPE", "BETWEEN", "INSERT", "INTO", "UPDATE", "SET",
-        "REMOVE", "DELETE", "CREATE", "DROP", "TABLE", "INDEX", "ON", "WITH", "JOIN", "INNER",
-        "CROSS", "ORDER", "GROUP", "EXEC", "COUNT", "CAST", "TRIM", "SUBSTRING", "EXTRACT",
-        "DATE_ADD", "LEADING", "FOR", "--", "/*", "*/", "'", "\"", "`", "é", "\n",
+        "SELECT",
+        "VALUE",
+        "*",
+        "FROM",
+        "WHERE",
+        "AS",
+        "AT",
+        "BY",
+        "T",
+        "a",
+        "\"Q\"",
+        "'s'",
+        "`1`",
+        "`{a:",
+        "?",
+        "1",
+        "1.5",
+        "1e3",
+        ".",
+        ",",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "<<",
+        ">>",
+        ":",
+        ";",
+        "@",
+        "=",
+        "<>",
+        "<",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "||",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "IS",
+        "NULL",
+        "MISSING",
+        "LIKE",
+        "ESCAPE",
+        "BETWEEN",
+        "INSERT",
+        "INTO",
+        "UPDATE",
+        "SET",
+        "REMOVE",
+        "DELETE",
+        "CREATE",
+        "DROP",
+        "TABLE",
+        "INDEX",
+        "ON",
+        "WITH",
+        "JOIN",
+        "INNER",
+        "CROSS",
+        "ORDER",
+        "GROUP",
+        "EXEC",
+        "COUNT",
+        "CAST",
+        "TRIM",
+        "SUBSTRING",
+        "EXTRACT",
+        "DATE_ADD",
+        "LEADING",
+        "FOR",
+        "--",
+        "/*",
+        "*/",
+        "'",
+        "\"",
+        "`",
+        "é",
+        "\n",
     ];
 
     proptest::proptest! {

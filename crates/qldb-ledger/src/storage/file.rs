@@ -72,8 +72,8 @@
 //! records that were not yet durable, fail with [`StorageError::Poisoned`]; reads
 //! keep working. Reopening the file recovers whatever did reach the disk.
 //!
-//! One process, one `FileJournal` per file: nothing locks the file against a
-//! second writer.
+//! One process, one `FileJournal` per file: `open` takes an exclusive advisory
+//! lock (`flock`) on the file and fails if another journal holds it.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -472,6 +472,18 @@ impl FileJournal {
             }
             Err(e) => return Err(e.into()),
         };
+        // One writer per journal: a second process (or a second engine in this one) appending
+        // to the same file would interleave frames. The advisory lock dies with the process.
+        if let Err(e) = file.try_lock() {
+            return Err(StorageError::Io(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "{} is in use by another process or engine ({e}); \
+                     only one may open a ledger's journal at a time",
+                    path.display()
+                ),
+            )));
+        }
         let corrupt = |msg: String| StorageError::Corrupt(format!("{}: {msg}", path.display()));
 
         let mut data = Vec::new();

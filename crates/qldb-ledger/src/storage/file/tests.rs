@@ -608,3 +608,14 @@ proptest! {
         prop_assert_eq!(j.len(), records.len() as u64);
     }
 }
+
+#[test]
+fn a_second_open_of_the_same_journal_is_refused_while_the_first_lives() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.qlj");
+    let (first, _) = open(&path);
+    let err = FileJournal::open(&path).expect_err("second open must fail");
+    assert!(err.to_string().contains("in use"), "{err}");
+    drop(first);
+    open(&path);
+}
