@@ -103,3 +103,63 @@ impl Tx<'_, '_> {
         Ok(r)
     }
 }
+
+// ---- Helpers for the occ, concurrency, crash, model, ion_types, views, errors and proofs suites.
+
+/// An engine with `config` holding one ledger named `ledger` (deletion protection off).
+pub fn engine_with(config: EngineConfig, ledger: &str) -> Engine {
+    let engine = Engine::memory(config);
+    let mut req = CreateLedgerRequest::new(ledger);
+    req.deletion_protection = false;
+    engine.create_ledger(req).unwrap();
+    engine
+}
+
+/// Exact Ion equality: types, decimal precision, timestamp precision and offset, annotations.
+pub fn assert_ion_eq(actual: &Element, expected: &Element) {
+    assert!(
+        ion_rs::IonData::eq(actual, expected),
+        "Ion values differ exactly:\n  actual:   {actual}\n  expected: {expected}"
+    );
+}
+
+/// The values as a sorted list of their Ion hashes: equal lists mean equal multisets of exact
+/// Ion values, whatever the order.
+pub fn ion_multiset(values: &[Element]) -> Vec<Hash> {
+    let mut h: Vec<Hash> = values.iter().map(ion_hash).collect();
+    h.sort_unstable();
+    h
+}
+
+/// Asserts two result sets hold the same exact Ion values, in any order.
+pub fn assert_same_multiset(actual: &[Element], expected: &[Element], what: &str) {
+    if ion_multiset(actual) != ion_multiset(expected) {
+        let show = |v: &[Element]| v.iter().map(|e| format!("\n    {e}")).collect::<String>();
+        panic!(
+            "{what}: result multisets differ\n  actual:{}\n  expected:{}",
+            show(actual),
+            show(expected)
+        );
+    }
+}
+
+/// Field `name` of struct `e`; panics when `e` is not a struct or lacks it.
+pub fn field<'a>(e: &'a Element, name: &str) -> &'a Element {
+    e.as_struct()
+        .unwrap_or_else(|| panic!("not a struct: {e}"))
+        .get(name)
+        .unwrap_or_else(|| panic!("no field {name} in {e}"))
+}
+
+/// Text of field `name` of struct `e`.
+pub fn text_field(e: &Element, name: &str) -> String {
+    field(e, name)
+        .as_text()
+        .unwrap_or_else(|| panic!("field {name} of {e} is not text"))
+        .to_string()
+}
+
+/// The sequence number of the ledger's digest tip.
+pub fn tip_seq(engine: &Engine, ledger: &str) -> u64 {
+    engine.get_digest(ledger).unwrap().1.sequence_no
+}
