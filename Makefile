@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help test test-rust lint fmt demo bench clean
+.PHONY: help test test-rust test-peer lint fmt demo bench clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -14,6 +14,11 @@ test: test-rust ## Run every test (dev profile)
 test-rust: ## Rust unit and integration tests of all crates
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 	$(CARGO) test --workspace --doc
+
+test-peer: ## Original pyqldb 3.2.4 + boto3 against qldb-local (tests/peer, venv in .peer-venv)
+	$(CARGO) build -p qldb-server
+	bash scripts/peer-venv.sh
+	.peer-venv/bin/python -m pytest tests/peer -q
 
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check

@@ -568,7 +568,8 @@ impl Engine {
         }
         s.ledger.check_usable()?;
         let id = qldb_ion::new_id();
-        s.txn = Some(Transaction::new(Arc::from(id.as_str())));
+        let start_counter = s.ledger.read_state().counter();
+        s.txn = Some(Transaction::new(Arc::from(id.as_str()), start_counter));
         Ok(id)
     }
 
@@ -623,11 +624,14 @@ impl Engine {
                     &state,
                     &mut txn.writes,
                     &mut txn.reads,
+                    exec::StatementContext {
+                        transaction_id: &txn.id,
+                        start_counter: txn.start_counter,
+                        now: crate::clock::timestamp_from_millis(now_ms),
+                        stmt_index,
+                    },
                     &parsed,
                     parameters,
-                    &txn.id,
-                    crate::clock::timestamp_from_millis(now_ms),
-                    stmt_index,
                 )?
             };
             let mut rest: VecDeque<Element> = output.values.into();

@@ -85,34 +85,78 @@ pub fn build_block(
     let entries_hash = merkle_root(&entries).expect("at least one entry");
     let block_hash = dot(&entries_hash, previous_block_hash);
 
-    let mut block = Element::struct_builder()
-        .with_field("blockAddress", address.to_element())
-        .with_field("transactionId", Element::string(transaction_id))
-        .with_field("blockTimestamp", Element::timestamp(timestamp.clone()))
-        .with_field("blockHash", blob(&block_hash))
-        .with_field("entriesHash", blob(&entries_hash))
-        .with_field("previousBlockHash", blob(previous_block_hash))
-        .with_field(
-            "entriesHashList",
-            ion_rs::List::from(entries.iter().map(blob).collect::<Vec<_>>()),
-        )
-        .with_field("transactionInfo", info);
-    if !docs.is_empty() {
-        let revs: Vec<Element> = docs.iter().map(|d| d.revision.to_element()).collect();
-        block = block.with_field("revisions", ion_rs::List::from(revs));
-    }
-    let record: Element = Element::struct_builder()
-        .with_field("block", block.build())
-        .with_field(
-            "catalog",
-            ion_rs::List::from(catalog.iter().map(catalog_op_to_element).collect::<Vec<_>>()),
-        )
-        .build()
-        .into();
-    let record = record
-        .encode_as(ion_rs::v1_0::Binary)
-        .map_err(|e| LedgerError::Internal(format!("Cannot encode block: {e}")))?;
+    let record = encode_record(
+        address,
+        transaction_id,
+        timestamp,
+        &block_hash,
+        &entries_hash,
+        previous_block_hash,
+        &entries,
+        &info,
+        docs,
+        catalog,
+    )
+    .map_err(|e| LedgerError::Internal(format!("Cannot encode block: {e}")))?;
     Ok(BuiltBlock { record, block_hash })
+}
+
+/// Streams the journal record `{block, catalog}` as Ion binary. Writing straight from the
+/// revisions' documents avoids building (and deep-copying them into) a block `Element`; the
+/// encoding was the largest cost of a commit.
+#[allow(clippy::too_many_arguments)]
+fn encode_record(
+    address: &BlockAddress,
+    transaction_id: &str,
+    timestamp: &ion_rs::Timestamp,
+    block_hash: &Hash,
+    entries_hash: &Hash,
+    previous_block_hash: &Hash,
+    entries: &[Hash],
+    info: &Element,
+    docs: &[BlockDoc],
+    catalog: &[CatalogOp],
+) -> ion_rs::IonResult<Vec<u8>> {
+    use ion_rs::{SequenceWriter, StructWriter, ValueWriter};
+    let address_el = address.to_element();
+    let mut w = ion_rs::Writer::new(ion_rs::v1_0::Binary, Vec::with_capacity(1024))?;
+    let mut record = w.value_writer().struct_writer()?;
+    let mut block = record.field_writer("block").struct_writer()?;
+    block.write("blockAddress", &address_el)?;
+    block.write("transactionId", transaction_id)?;
+    block.write("blockTimestamp", timestamp)?;
+    block.write("blockHash", block_hash)?;
+    block.write("entriesHash", entries_hash)?;
+    block.write("previousBlockHash", previous_block_hash)?;
+    let mut list = block.field_writer("entriesHashList").list_writer()?;
+    for e in entries {
+        list.write(e)?;
+    }
+    list.close()?;
+    block.write("transactionInfo", info)?;
+    if !docs.is_empty() {
+        let mut revs = block.field_writer("revisions").list_writer()?;
+        for d in docs {
+            let r = &d.revision;
+            let mut rv = revs.value_writer().struct_writer()?;
+            rv.write("blockAddress", &address_el)?;
+            rv.write("hash", &r.hash)?;
+            if let Some(data) = &r.data {
+                rv.write("data", data)?;
+            }
+            rv.write("metadata", r.metadata.to_element())?;
+            rv.close()?;
+        }
+        revs.close()?;
+    }
+    block.close()?;
+    let mut ops = record.field_writer("catalog").list_writer()?;
+    for op in catalog {
+        ops.write(catalog_op_to_element(op))?;
+    }
+    ops.close()?;
+    record.close()?;
+    w.close()
 }
 
 fn catalog_op_to_element(op: &CatalogOp) -> Element {

@@ -92,7 +92,7 @@ impl TxnWrites {
     }
 }
 
-/// What the transaction read, each item with the commit counter at which it was first read.
+/// What the transaction read, each item with the commit counter it is validated against.
 /// At commit, a later stamp on any of them means another transaction changed what we saw.
 #[derive(Debug, Clone, Default)]
 pub struct ReadSet {
@@ -183,6 +183,9 @@ pub struct StatementRecord {
 pub struct Transaction {
     pub id: Arc<str>,
     pub started: Instant,
+    /// Commit counter when the transaction started. Every read is validated against it: QLDB
+    /// fails a transaction if anything it read changed after it *started*, even before the read.
+    pub start_counter: u64,
     pub digest: CommitDigest,
     pub reads: ReadSet,
     pub writes: TxnWrites,
@@ -192,11 +195,12 @@ pub struct Transaction {
 }
 
 impl Transaction {
-    pub fn new(id: Arc<str>) -> Transaction {
+    pub fn new(id: Arc<str>, start_counter: u64) -> Transaction {
         Transaction {
             digest: CommitDigest::new(&id),
             id,
             started: Instant::now(),
+            start_counter,
             reads: ReadSet::default(),
             writes: TxnWrites::default(),
             statements: Vec::new(),

@@ -63,7 +63,7 @@ pub(crate) struct Ctx<'a> {
     pub fn_ctx: FnContext<'a>,
     pub reads: RefCell<ReadSet>,
     pub read_ios: Cell<u64>,
-    /// Commit counter of the state being read.
+    /// Commit counter reads are validated against (the transaction's start).
     pub counter: u64,
     /// Results of aggregate calls, by call node, while an aggregating query projects.
     pub aggs: RefCell<Vec<(*const crate::partiql::ast::Expr, Value<'static>)>>,
@@ -170,17 +170,26 @@ pub(crate) fn check_document(doc: &Element) -> LedgerResult<()> {
     Ok(())
 }
 
-/// Executes one parsed statement. `stmt_index` is its position in the transaction.
+/// Facts about the transaction a statement runs in.
+pub struct StatementContext<'t> {
+    pub transaction_id: &'t str,
+    /// Commit counter at the transaction's start: reads are validated against it.
+    pub start_counter: u64,
+    pub now: ion_rs::Timestamp,
+    /// Position of the statement in the transaction.
+    pub stmt_index: usize,
+}
+
+/// Executes one parsed statement.
 pub fn execute(
     state: &LedgerState,
     writes: &mut TxnWrites,
     reads: &mut ReadSet,
+    cx: StatementContext<'_>,
     parsed: &ParsedStatement,
     params: &[Element],
-    transaction_id: &str,
-    now: ion_rs::Timestamp,
-    stmt_index: usize,
 ) -> LedgerResult<StatementOutput> {
+    let stmt_index = cx.stmt_index;
     if parsed.param_count != params.len() {
         return Err(LedgerError::bad_request(format!(
             "Query expects {} parameters, but statement has {}",
@@ -193,12 +202,12 @@ pub fn execute(
         writes,
         params,
         fn_ctx: FnContext {
-            transaction_id,
-            now,
+            transaction_id: cx.transaction_id,
+            now: cx.now,
         },
         reads: RefCell::new(std::mem::take(reads)),
         read_ios: Cell::new(0),
-        counter: state.counter(),
+        counter: cx.start_counter,
         aggs: RefCell::new(Vec::new()),
     };
     let result = match &parsed.statement {

@@ -59,6 +59,12 @@ fn independent(e: &Expr, bound: &[&str]) -> bool {
     ok
 }
 
+/// True when `field` can be looked up through an index: one that is committed (an index
+/// created by this very transaction has no entries yet) and not being dropped.
+fn lookup_index(t: &super::TableRef<'_>, field: &str) -> bool {
+    t.indexed.iter().any(|x| x == field) && t.committed.is_some_and(|c| c.has_index(field))
+}
+
 /// Chooses how each table item is read: by document id, through an index, or by scan.
 pub(crate) fn plan<'a>(
     ctx: &Ctx<'a>,
@@ -123,7 +129,7 @@ pub(crate) fn plan<'a>(
                             if is_by(a) {
                                 by_id.get_or_insert(b);
                             } else if let Some(f) = field_ref(a) {
-                                if t.indexed.iter().any(|x| x == f) {
+                                if lookup_index(&t, f) {
                                     eq.get_or_insert((f.to_string(), b));
                                 }
                             }
@@ -135,7 +141,7 @@ pub(crate) fn plan<'a>(
                         negated: false,
                     } if independent(list, &bound) => {
                         if let Some(f) = field_ref(value) {
-                            if t.indexed.iter().any(|x| x == f) {
+                            if lookup_index(&t, f) {
                                 inl.get_or_insert((f.to_string(), &**list));
                             }
                         }

@@ -3,3 +3,8 @@
 mod support;
 
 mod basics;
+mod occ;
+mod concurrency;
+mod crash;
+mod model;
+mod ion_types;

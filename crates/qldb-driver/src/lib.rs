@@ -1,0 +1,3 @@
+//! placeholder
+#[cfg(feature = "http")]
+pub use aws_sdk_qldbsession as _sdk;

@@ -1,0 +1,520 @@
+//! The session data plane: `POST /` with `X-Amz-Target: QLDBSession.SendCommand`. Decodes the
+//! command, applies fault rules, checks the model's constraints, decodes parameters into Ion
+//! and runs the command on the engine in a blocking task (commits wait for fsync).
+//!
+//! Results follow the response rules drivers depend on (`spec/wire-protocol.md` §2.4): one
+//! complete Ion binary value per `ValueHolder`, `FirstPage` on every ExecuteStatement result,
+//! `TimingInformation` on every result, `ConsumedIOs` on ExecuteStatement, FetchPage and
+//! CommitTransaction, and the client's `CommitDigest` echoed. StartSession answers with the
+//! session id as its request id, which pyqldb takes as the session id.
+
+use crate::faults::Reaction;
+use crate::router::{internal_failure, ledger_error_body, DropConnection, Plane, Reply};
+use crate::server::AppState;
+use bytes::Bytes;
+use ion_rs::Element;
+use qldb_ledger::{Engine, LedgerError, StatementResult};
+use qldb_wire::session::{
+    AbortTransactionResult, CommitTransactionResult, EndSessionResult, ExecuteStatementResult,
+    FetchPageResult, StartSessionResult, StartTransactionResult,
+};
+use qldb_wire::{
+    validate, Blob, Command, ErrorBody, ErrorCode, IoUsage, Page, SendCommandRequest,
+    SendCommandResponse, TimingInformation, ValueHolder, WireError,
+};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The Ion 1.0 binary version marker every `IonBinary` starts with.
+pub const ION_BVM: [u8; 4] = [0xE0, 0x01, 0x00, 0xEA];
+/// Deepest container nesting accepted in a parameter.
+pub const MAX_PARAMETER_DEPTH: usize = 100;
+
+pub(crate) async fn handle(state: &Arc<AppState>, body: Bytes) -> Result<Reply, DropConnection> {
+    let started = Instant::now();
+    let parsed = SendCommandRequest::from_json(&body).and_then(SendCommandRequest::into_command);
+    let (token, command) = match parsed {
+        Ok(v) => v,
+        Err(e) => return Ok(Reply::wire_error(Plane::Session, e)),
+    };
+    if let Some(reaction) = state.faults.check(command.name()) {
+        tracing::info!(command = command.name(), %reaction, "injecting a fault");
+        match reaction {
+            Reaction::Delay(d) => tokio::time::sleep(d).await,
+            Reaction::Drop => return Err(DropConnection),
+            r => return Ok(fault_reply(state, r, token, &command).await),
+        }
+    }
+    let engine = state.engine.clone();
+    let outcome =
+        tokio::task::spawn_blocking(move || execute(&engine, token, command, started)).await;
+    Ok(match outcome {
+        Ok(Ok((resp, request_id))) => {
+            let reply = Reply::json(Plane::Session, 200, &resp);
+            match request_id {
+                Some(id) => reply.with_request_id(id),
+                None => reply,
+            }
+        }
+        Ok(Err(body)) => Reply::error(Plane::Session, body),
+        Err(e) => Reply::error(Plane::Session, internal_failure("executing a command", e)),
+    })
+}
+
+/// The answer to a faulted request. `occ` closes the open transaction and `invalid-session` /
+/// `expired` forget the session, as the real errors do; nothing else reaches the engine.
+async fn fault_reply(
+    state: &Arc<AppState>,
+    reaction: Reaction,
+    token: Option<String>,
+    command: &Command,
+) -> Reply {
+    let engine = state.engine.clone();
+    let side_effect = |f: fn(&Engine, &str)| {
+        let token = token.clone();
+        async move {
+            if let Some(t) = token {
+                let _ = tokio::task::spawn_blocking(move || f(&engine, &t)).await;
+            }
+        }
+    };
+    let body = match reaction {
+        Reaction::Occ => {
+            side_effect(|e, t| {
+                let _ = e.abort_transaction(t);
+            })
+            .await;
+            ErrorBody::new(
+                ErrorCode::OccConflict.as_str(),
+                "Optimistic concurrency control (OCC) failure encountered (injected by qldb-local)",
+            )
+        }
+        Reaction::InvalidSession | Reaction::Expired => {
+            side_effect(|e, t| {
+                let _ = e.end_session(t);
+            })
+            .await;
+            let message = if reaction == Reaction::Expired {
+                let txn = command
+                    .transaction_id()
+                    .map_or_else(qldb_ion::new_id, str::to_string);
+                format!("Transaction {txn} has expired")
+            } else {
+                "No such session".to_string()
+            };
+            ErrorBody::new(ErrorCode::InvalidSession.as_str(), message)
+        }
+        Reaction::Http500 => ErrorBody::new(
+            ErrorCode::InternalFailure.as_str(),
+            "Internal failure (injected by qldb-local)",
+        ),
+        Reaction::Http503 => ErrorBody::new(
+            ErrorCode::ServiceUnavailable.as_str(),
+            "Service unavailable (injected by qldb-local)",
+        ),
+        Reaction::Capacity => {
+            ErrorBody::new(ErrorCode::CapacityExceeded.as_str(), "Capacity exceeded")
+        }
+        Reaction::Rate => ErrorBody::new(ErrorCode::RateExceeded.as_str(), "Rate exceeded"),
+        Reaction::Delay(_) | Reaction::Drop => ErrorBody::new(
+            ErrorCode::InternalFailure.as_str(),
+            "unexpected fault reaction",
+        ),
+    };
+    Reply::error(Plane::Session, body)
+}
+
+fn elapsed_ms(started: Instant) -> u64 {
+    (started.elapsed().as_millis() as u64).max(1)
+}
+
+fn from_ledger(e: LedgerError) -> ErrorBody {
+    if let LedgerError::Internal(msg) = &e {
+        tracing::error!(error = %msg, "the ledger failed");
+    }
+    ledger_error_body(&e)
+}
+
+fn page(p: qldb_ledger::Page) -> Page {
+    Page {
+        values: p.values.into_iter().map(ValueHolder::binary).collect(),
+        next_page_token: p.next_page_token,
+    }
+}
+
+fn statement_parts(r: StatementResult) -> (Page, Option<TimingInformation>, Option<IoUsage>) {
+    (
+        page(r.page),
+        Some(TimingInformation::millis(r.processing_ms.max(1))),
+        Some(IoUsage::new(r.read_ios, r.write_ios)),
+    )
+}
+
+/// Runs one command on the engine. Returns the response and, for StartSession, the request id
+/// to answer with (the session id).
+fn execute(
+    engine: &Engine,
+    token: Option<String>,
+    command: Command,
+    started: Instant,
+) -> Result<(SendCommandResponse, Option<String>), ErrorBody> {
+    let timing = || Some(TimingInformation::millis(elapsed_ms(started)));
+    if let Command::StartSession(r) = &command {
+        validate::ledger_name(&r.ledger_name, "ledgerName").map_err(|e| e.to_body())?;
+        let s = engine.start_session(&r.ledger_name).map_err(from_ledger)?;
+        let resp = SendCommandResponse {
+            start_session: Some(StartSessionResult {
+                session_token: Some(s.session_token),
+                timing_information: timing(),
+            }),
+            ..Default::default()
+        };
+        return Ok((resp, Some(s.session_id)));
+    }
+    let token = token.ok_or_else(|| {
+        WireError::bad_request(format!(
+            "1 validation error detected: Value null at 'sessionToken' failed to satisfy \
+             constraint: Member must not be null ({} needs the session's token)",
+            command.name()
+        ))
+        .to_body()
+    })?;
+    validate::token(&token, "sessionToken").map_err(|e| e.to_body())?;
+    let resp = match command {
+        Command::StartSession(_) => unreachable!("handled above"),
+        Command::StartTransaction => {
+            let id = engine.start_transaction(&token).map_err(from_ledger)?;
+            SendCommandResponse {
+                start_transaction: Some(StartTransactionResult {
+                    transaction_id: Some(id),
+                    timing_information: timing(),
+                }),
+                ..Default::default()
+            }
+        }
+        Command::ExecuteStatement(r) => {
+            validate::id22(&r.transaction_id, "transactionId").map_err(|e| e.to_body())?;
+            validate::statement(&r.statement).map_err(|e| e.to_body())?;
+            let params = decode_parameters(&r.parameters).map_err(|e| e.to_body())?;
+            let result = engine
+                .execute_statement(&token, &r.transaction_id, &r.statement, &params)
+                .map_err(from_ledger)?;
+            let (first_page, timing_information, consumed_ios) = statement_parts(result);
+            SendCommandResponse {
+                execute_statement: Some(ExecuteStatementResult {
+                    first_page: Some(first_page),
+                    timing_information,
+                    consumed_ios,
+                }),
+                ..Default::default()
+            }
+        }
+        Command::FetchPage(r) => {
+            validate::id22(&r.transaction_id, "transactionId").map_err(|e| e.to_body())?;
+            validate::token(&r.next_page_token, "nextPageToken").map_err(|e| e.to_body())?;
+            let result = engine
+                .fetch_page(&token, &r.transaction_id, &r.next_page_token)
+                .map_err(from_ledger)?;
+            let (page, timing_information, consumed_ios) = statement_parts(result);
+            SendCommandResponse {
+                fetch_page: Some(FetchPageResult {
+                    page: Some(page),
+                    timing_information,
+                    consumed_ios,
+                }),
+                ..Default::default()
+            }
+        }
+        Command::CommitTransaction(r) => {
+            validate::id22(&r.transaction_id, "transactionId").map_err(|e| e.to_body())?;
+            validate::commit_digest(r.commit_digest.as_bytes()).map_err(|e| e.to_body())?;
+            let c = engine
+                .commit_transaction(&token, &r.transaction_id, r.commit_digest.as_bytes())
+                .map_err(from_ledger)?;
+            SendCommandResponse {
+                commit_transaction: Some(CommitTransactionResult {
+                    transaction_id: Some(c.transaction_id),
+                    commit_digest: Some(Blob::new(c.commit_digest)),
+                    timing_information: Some(TimingInformation::millis(c.processing_ms.max(1))),
+                    consumed_ios: Some(IoUsage::new(c.read_ios, c.write_ios)),
+                }),
+                ..Default::default()
+            }
+        }
+        Command::AbortTransaction => {
+            engine.abort_transaction(&token).map_err(from_ledger)?;
+            SendCommandResponse {
+                abort_transaction: Some(AbortTransactionResult {
+                    timing_information: timing(),
+                }),
+                ..Default::default()
+            }
+        }
+        Command::EndSession => {
+            engine.end_session(&token).map_err(from_ledger)?;
+            SendCommandResponse {
+                end_session: Some(EndSessionResult {
+                    timing_information: timing(),
+                }),
+                ..Default::default()
+            }
+        }
+    };
+    Ok((resp, None))
+}
+
+/// Decodes the parameters, each hashed later exactly as received.
+pub fn decode_parameters(params: &[ValueHolder]) -> Result<Vec<Element>, WireError> {
+    params
+        .iter()
+        .enumerate()
+        .map(|(i, p)| decode_value(p, i + 1))
+        .collect()
+}
+
+/// Decodes one value holder: `IonBinary` must be an Ion 1.0 binary stream, `IonText` Ion text;
+/// either must hold exactly one value, nested at most [`MAX_PARAMETER_DEPTH`] deep.
+pub fn decode_value(p: &ValueHolder, n: usize) -> Result<Element, WireError> {
+    let member = format!("parameters.{n}.member");
+    let binary = p.ion_binary.as_ref().map(Blob::as_bytes);
+    validate::value_holder(binary, p.ion_text.as_deref(), &member)?;
+    let (bytes, kind) = match (binary, p.ion_text.as_deref()) {
+        (Some(b), _) => {
+            if !b.starts_with(&ION_BVM) {
+                return Err(WireError::bad_request(format!(
+                    "Parameter {n}: IonBinary must be an Ion 1.0 binary stream starting with \
+                     E0 01 00 EA"
+                )));
+            }
+            (b, "IonBinary")
+        }
+        (None, Some(t)) => (t.as_bytes(), "IonText"),
+        (None, None) => unreachable!("validated"),
+    };
+    check_depth(bytes, kind == "IonBinary").map_err(|why| {
+        WireError::bad_request(format!("Parameter {n}: {kind} is not acceptable: {why}"))
+    })?;
+    Element::read_one(bytes).map_err(|e| {
+        WireError::bad_request(format!(
+            "Parameter {n}: {kind} does not hold exactly one valid Ion value: {e}"
+        ))
+    })
+}
+
+/// Rejects containers nested deeper than [`MAX_PARAMETER_DEPTH`] before the (recursive) Ion
+/// reader sees them.
+fn check_depth(bytes: &[u8], binary: bool) -> Result<(), String> {
+    let depth = if binary {
+        binary_depth(bytes, MAX_PARAMETER_DEPTH + 1)
+    } else {
+        text_depth(bytes)
+    };
+    if depth > MAX_PARAMETER_DEPTH {
+        Err(format!(
+            "containers nested more than {MAX_PARAMETER_DEPTH} deep"
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// Upper bound of the nesting depth of Ion text: brackets outside strings, symbols, comments
+/// and long strings are counted (over-counting only makes the check stricter).
+fn text_depth(bytes: &[u8]) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' | b'\'' => {
+                let q = bytes[i];
+                let long = q == b'\'' && bytes[i..].starts_with(b"'''");
+                if long {
+                    i += 3;
+                    while i < bytes.len() && !bytes[i..].starts_with(b"'''") {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 3;
+                } else {
+                    i += 1;
+                    while i < bytes.len() && bytes[i] != q {
+                        i += if bytes[i] == b'\\' { 2 } else { 1 };
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < bytes.len() && !bytes[i..].starts_with(b"*/") {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    max
+}
+
+/// Nesting depth of an Ion 1.0 binary stream, found by walking type descriptors iteratively
+/// (stops early once `limit` is reached). Malformed input yields its depth so far; the Ion
+/// reader then reports the error.
+fn binary_depth(bytes: &[u8], limit: usize) -> usize {
+    // Each frame: end offset of the enclosing container.
+    let mut stack: Vec<usize> = vec![bytes.len()];
+    let mut max = 0;
+    let mut i = 0;
+    while let Some(&end) = stack.last() {
+        if i >= end {
+            stack.pop();
+            if stack.is_empty() {
+                break;
+            }
+            continue;
+        }
+        if bytes.get(i..i + 4) == Some(&ION_BVM[..]) && stack.len() == 1 {
+            i += 4;
+            continue;
+        }
+        let td = bytes[i];
+        let t = td >> 4;
+        let l = td & 0x0F;
+        i += 1;
+        // Struct field names precede values inside structs; handled by the caller frame below.
+        let len = match (t, l) {
+            (0x0 | 0x1, _) | (_, 0xF) => 0,
+            (0xD, 0x1) | (_, 0xE) => match read_varuint(bytes, &mut i) {
+                Some(v) => v,
+                None => return max,
+            },
+            _ => l as usize,
+        };
+        let body_end = i.saturating_add(len).min(end);
+        match t {
+            // list, sexp, struct: descend.
+            0xB..=0xD if l != 0xF => {
+                stack.push(body_end);
+                max = max.max(stack.len() - 1);
+                if max >= limit {
+                    return max;
+                }
+                if t == 0xD {
+                    // Struct bodies alternate field-name VarUInts and values.
+                    return max.max(struct_depth(bytes, i, body_end, stack.len() - 1, limit));
+                }
+            }
+            // Annotation wrapper: skip the annotation list, the wrapped value follows.
+            0xE if l != 0 && l != 0xF && !(l == 0 && t == 0xE) => {
+                let before = i;
+                match read_varuint(bytes, &mut i) {
+                    Some(alen) => i = i.saturating_add(alen),
+                    None => return max,
+                }
+                let _ = before;
+            }
+            _ => i = body_end,
+        }
+    }
+    max
+}
+
+/// Depth inside a struct body at `start..end` whose own depth is `depth`: walks its values,
+/// skipping the field-name VarUInt before each.
+fn struct_depth(bytes: &[u8], start: usize, end: usize, depth: usize, limit: usize) -> usize {
+    // Iterative over a stack of (position, end, is_struct).
+    let mut stack: Vec<(usize, usize, bool)> = vec![(start, end, true)];
+    let mut max = depth;
+    while let Some((pos, end, is_struct)) = stack.pop() {
+        let mut i = pos;
+        if i >= end {
+            continue;
+        }
+        if is_struct && read_varuint(bytes, &mut i).is_none() {
+            return max;
+        }
+        if i >= end || i >= bytes.len() {
+            continue;
+        }
+        let td = bytes[i];
+        let (t, l) = (td >> 4, td & 0x0F);
+        i += 1;
+        // An annotation wrapper's value follows its annotations.
+        let mut t = t;
+        let mut l = l;
+        if t == 0xE && l != 0 && l != 0xF {
+            let wrapper_len = if l == 0xE {
+                match read_varuint(bytes, &mut i) {
+                    Some(v) => v,
+                    None => return max,
+                }
+            } else {
+                l as usize
+            };
+            let wrapper_end = i.saturating_add(wrapper_len).min(end);
+            match read_varuint(bytes, &mut i) {
+                Some(alen) => i = i.saturating_add(alen),
+                None => return max,
+            }
+            if i >= wrapper_end || i >= bytes.len() {
+                stack.push((wrapper_end, end, is_struct));
+                continue;
+            }
+            let td = bytes[i];
+            t = td >> 4;
+            l = td & 0x0F;
+            i += 1;
+        }
+        let len = match (t, l) {
+            (0x0 | 0x1, _) | (_, 0xF) => 0,
+            (0xD, 0x1) | (_, 0xE) => match read_varuint(bytes, &mut i) {
+                Some(v) => v,
+                None => return max,
+            },
+            _ => l as usize,
+        };
+        let body_end = i.saturating_add(len).min(end);
+        // Continue with the next sibling after this value.
+        stack.push((body_end, end, is_struct));
+        if (0xB..=0xD).contains(&t) && l != 0xF {
+            let d = depth + stack.iter().filter(|_| false).count();
+            let _ = d;
+            // The container's children: one level deeper than its siblings.
+            let level = depth_of(&stack) + depth;
+            max = max.max(level);
+            if max >= limit {
+                return max;
+            }
+            stack.push((i, body_end, t == 0xD));
+        }
+    }
+    max
+}
+
+fn depth_of(stack: &[(usize, usize, bool)]) -> usize {
+    stack.len()
+}
+
+/// Reads an Ion VarUInt (7 bits per byte, high bit ends).
+fn read_varuint(bytes: &[u8], i: &mut usize) -> Option<usize> {
+    let mut v: usize = 0;
+    for _ in 0..9 {
+        let b = *bytes.get(*i)?;
+        *i += 1;
+        v = v.checked_shl(7)? | (b & 0x7F) as usize;
+        if b & 0x80 != 0 {
+            return Some(v);
+        }
+    }
+    None
+}
