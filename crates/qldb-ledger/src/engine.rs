@@ -632,6 +632,7 @@ impl Engine {
                     },
                     &parsed,
                     parameters,
+                    param_hashes,
                 )?
             };
             let mut rest: VecDeque<Element> = output.values.into();
@@ -712,9 +713,10 @@ impl Engine {
             }
             // Success and OCC failure both close the transaction.
             let txn = slot.take().expect("checked by with_txn");
-            let info = ledger.commit(&txn)?;
+            let transaction_id = txn.id.to_string();
+            let info = ledger.commit(txn)?;
             Ok(CommitResult {
-                transaction_id: txn.id.to_string(),
+                transaction_id,
                 commit_digest: commit_digest.to_vec(),
                 read_ios: 0,
                 write_ios: info.write_ios,

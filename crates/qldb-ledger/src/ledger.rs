@@ -13,7 +13,7 @@ use crate::journal::{self, BlockDoc};
 use crate::revision::{BlockAddress, Revision, RevisionMetadata};
 use crate::state::{IndexDef, LedgerState, Table};
 use crate::storage::JournalStore;
-use crate::txn::{CatalogOp, Transaction};
+use crate::txn::{CatalogOp, ReadSet, Transaction};
 use parking_lot::{Mutex, RwLock};
 use qldb_ion::Hash;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -35,6 +35,15 @@ pub struct LedgerSettings {
 pub struct CommitInfo {
     pub block_address: BlockAddress,
     pub write_ios: u64,
+}
+
+/// A document change on its way into a block.
+struct CommittedDoc {
+    table_id: Arc<str>,
+    doc_id: Arc<str>,
+    data: Option<ion_rs::Element>,
+    data_hash: Option<Hash>,
+    statements: Vec<usize>,
 }
 
 /// What [`Ledger::verify`] checked.
@@ -157,20 +166,31 @@ impl Ledger {
     }
 
     /// Validates and commits a transaction. On OCC failure nothing is written.
-    pub fn commit(&self, txn: &Transaction) -> LedgerResult<CommitInfo> {
+    pub fn commit(&self, mut txn: Transaction) -> LedgerResult<CommitInfo> {
         self.check_usable()?;
-        let stmts = &txn.statements;
         let mut docs_in = Vec::new();
-        for (table_id, docs) in &txn.writes.tables {
+        for (table_id, docs) in std::mem::take(&mut txn.writes.tables) {
             for (doc_id, p) in docs {
                 if p.is_new && p.data.is_none() {
                     continue; // inserted and deleted by the same transaction
                 }
-                docs_in.push((table_id.clone(), doc_id.clone(), p.data.clone(), p.statements.clone()));
+                docs_in.push(CommittedDoc {
+                    table_id: table_id.clone(),
+                    doc_id,
+                    data: p.data,
+                    data_hash: p.data_hash,
+                    statements: p.statements,
+                });
             }
         }
         let write_ios = docs_in.len() as u64 + txn.writes.catalog.len() as u64;
-        let address = self.commit_block_checked(&txn.id, stmts, docs_in, &txn.writes.catalog, Some(txn))?;
+        let address = self.commit_block_checked(
+            &txn.id,
+            &txn.statements,
+            docs_in,
+            &txn.writes.catalog,
+            Some(&txn.reads),
+        )?;
         Ok(CommitInfo {
             block_address: address,
             write_ios,
@@ -181,7 +201,7 @@ impl Ledger {
         &self,
         txid: &str,
         stmts: &[crate::txn::StatementRecord],
-        docs: Vec<(Arc<str>, Arc<str>, Option<ion_rs::Element>, Vec<usize>)>,
+        docs: Vec<CommittedDoc>,
         catalog: &[CatalogOp],
     ) -> LedgerResult<BlockAddress> {
         self.commit_block_checked(txid, stmts, docs, catalog, None)
@@ -191,19 +211,16 @@ impl Ledger {
         &self,
         txid: &str,
         stmts: &[crate::txn::StatementRecord],
-        docs: Vec<(Arc<str>, Arc<str>, Option<ion_rs::Element>, Vec<usize>)>,
+        docs: Vec<CommittedDoc>,
         catalog: &[CatalogOp],
-        occ: Option<&Transaction>,
+        reads: Option<&ReadSet>,
     ) -> LedgerResult<BlockAddress> {
         let (index, address) = {
             let mut st = self.state.write();
-            if let Some(txn) = occ {
-                if txn.reads.conflicts_with(&st) {
-                    return Err(LedgerError::OccConflict(format!(
-                        "Optimistic concurrency control (OCC) failure encountered while committing the transaction {}",
-                        txn.id
-                    )));
-                }
+            if reads.is_some_and(|r| r.conflicts_with(&st)) {
+                return Err(LedgerError::OccConflict(format!(
+                    "Optimistic concurrency control (OCC) failure encountered while committing the transaction {txid}"
+                )));
             }
             let seq = st.counter();
             let millis = now_millis().max(st.last_block_millis);
@@ -214,7 +231,14 @@ impl Ledger {
             };
             let txid: Arc<str> = Arc::from(txid);
             let mut block_docs = Vec::with_capacity(docs.len());
-            for (table_id, doc_id, data, statements) in docs {
+            for CommittedDoc {
+                table_id,
+                doc_id,
+                data,
+                data_hash,
+                statements,
+            } in docs
+            {
                 let (table_name, version) = match st.tables.get(&table_id) {
                     Some(t) => (
                         t.name.clone(),
@@ -231,7 +255,7 @@ impl Ledger {
                     tx_time: ts.clone(),
                     tx_id: txid.clone(),
                 };
-                let revision = Revision::new(table_id, address.clone(), data, metadata, millis);
+                let revision = Revision::new(table_id, address.clone(), data, data_hash, metadata, millis);
                 block_docs.push(BlockDoc {
                     revision: Arc::new(revision),
                     table_name,

@@ -105,10 +105,14 @@ impl Revision {
         table_id: Arc<str>,
         address: BlockAddress,
         data: Option<Element>,
+        known_data_hash: Option<Hash>,
         metadata: RevisionMetadata,
         tx_millis: i64,
     ) -> Revision {
-        let data_hash = data.as_ref().map(ion_hash);
+        let data_hash = match (&data, known_data_hash) {
+            (Some(_), Some(h)) => Some(h),
+            (d, _) => d.as_ref().map(ion_hash),
+        };
         let hash = revision_hash(data_hash.as_ref(), &metadata);
         Revision {
             table_id,

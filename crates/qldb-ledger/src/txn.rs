@@ -38,6 +38,8 @@ pub enum CatalogOp {
 pub struct PendingDoc {
     /// The new document, or `None` when the transaction deleted it.
     pub data: Option<Element>,
+    /// `H(data)`, when known without hashing again.
+    pub data_hash: Option<Hash>,
     /// True when the transaction inserted it (it has no committed revision).
     pub is_new: bool,
     /// Indexes of the statements that touched it (for `transactionInfo.documents`).
@@ -67,6 +69,7 @@ impl TxnWrites {
         table_id: &Arc<str>,
         doc_id: &Arc<str>,
         data: Option<Element>,
+        data_hash: Option<Hash>,
         is_new: bool,
         stmt: usize,
     ) {
@@ -74,6 +77,7 @@ impl TxnWrites {
         match docs.get_mut(doc_id) {
             Some(p) => {
                 p.data = data;
+                p.data_hash = data_hash;
                 if p.statements.last() != Some(&stmt) {
                     p.statements.push(stmt);
                 }
@@ -83,6 +87,7 @@ impl TxnWrites {
                     doc_id.clone(),
                     PendingDoc {
                         data,
+                        data_hash,
                         is_new,
                         statements: vec![stmt],
                     },

@@ -367,142 +367,80 @@ fn text_depth(bytes: &[u8]) -> usize {
     max
 }
 
-/// Nesting depth of an Ion 1.0 binary stream, found by walking type descriptors iteratively
-/// (stops early once `limit` is reached). Malformed input yields its depth so far; the Ion
-/// reader then reports the error.
+/// Nesting depth of an Ion 1.0 binary stream, found by walking type descriptors with an
+/// explicit stack (stops early once `limit` is reached). Malformed input yields the depth seen
+/// so far; the Ion reader then reports the error.
 fn binary_depth(bytes: &[u8], limit: usize) -> usize {
-    // Each frame: end offset of the enclosing container.
-    let mut stack: Vec<usize> = vec![bytes.len()];
-    let mut max = 0;
-    let mut i = 0;
-    while let Some(&end) = stack.last() {
-        if i >= end {
-            stack.pop();
-            if stack.is_empty() {
-                break;
-            }
-            continue;
-        }
-        if bytes.get(i..i + 4) == Some(&ION_BVM[..]) && stack.len() == 1 {
-            i += 4;
-            continue;
-        }
-        let td = bytes[i];
-        let t = td >> 4;
-        let l = td & 0x0F;
-        i += 1;
-        // Struct field names precede values inside structs; handled by the caller frame below.
-        let len = match (t, l) {
-            (0x0 | 0x1, _) | (_, 0xF) => 0,
-            (0xD, 0x1) | (_, 0xE) => match read_varuint(bytes, &mut i) {
-                Some(v) => v,
-                None => return max,
-            },
-            _ => l as usize,
-        };
-        let body_end = i.saturating_add(len).min(end);
-        match t {
-            // list, sexp, struct: descend.
-            0xB..=0xD if l != 0xF => {
-                stack.push(body_end);
-                max = max.max(stack.len() - 1);
-                if max >= limit {
-                    return max;
-                }
-                if t == 0xD {
-                    // Struct bodies alternate field-name VarUInts and values.
-                    return max.max(struct_depth(bytes, i, body_end, stack.len() - 1, limit));
-                }
-            }
-            // Annotation wrapper: skip the annotation list, the wrapped value follows.
-            0xE if l != 0 && l != 0xF && !(l == 0 && t == 0xE) => {
-                let before = i;
-                match read_varuint(bytes, &mut i) {
-                    Some(alen) => i = i.saturating_add(alen),
-                    None => return max,
-                }
-                let _ = before;
-            }
-            _ => i = body_end,
-        }
+    struct Frame {
+        pos: usize,
+        end: usize,
+        is_struct: bool,
     }
-    max
-}
-
-/// Depth inside a struct body at `start..end` whose own depth is `depth`: walks its values,
-/// skipping the field-name VarUInt before each.
-fn struct_depth(bytes: &[u8], start: usize, end: usize, depth: usize, limit: usize) -> usize {
-    // Iterative over a stack of (position, end, is_struct).
-    let mut stack: Vec<(usize, usize, bool)> = vec![(start, end, true)];
-    let mut max = depth;
-    while let Some((pos, end, is_struct)) = stack.pop() {
-        let mut i = pos;
-        if i >= end {
+    let mut stack = vec![Frame {
+        pos: 0,
+        end: bytes.len(),
+        is_struct: false,
+    }];
+    let mut max = 0;
+    while let Some(top) = stack.last_mut() {
+        if top.pos >= top.end {
+            stack.pop();
             continue;
         }
-        if is_struct && read_varuint(bytes, &mut i).is_none() {
+        let (end, mut i) = (top.end, top.pos);
+        let top_level = stack.len() == 1;
+        let top = stack.last_mut().expect("not empty");
+        if top_level && bytes[i..].starts_with(&ION_BVM) {
+            top.pos = i + 4;
+            continue;
+        }
+        if top.is_struct && read_varuint(bytes, &mut i).is_none() {
             return max;
         }
-        if i >= end || i >= bytes.len() {
-            continue;
-        }
-        let td = bytes[i];
-        let (t, l) = (td >> 4, td & 0x0F);
+        let Some(mut td) = bytes.get(i).copied() else {
+            return max;
+        };
         i += 1;
-        // An annotation wrapper's value follows its annotations.
-        let mut t = t;
-        let mut l = l;
-        if t == 0xE && l != 0 && l != 0xF {
-            let wrapper_len = if l == 0xE {
-                match read_varuint(bytes, &mut i) {
-                    Some(v) => v,
-                    None => return max,
-                }
-            } else {
-                l as usize
+        if td >> 4 == 0xE {
+            // Annotation wrapper: its length, the annotation list, then the wrapped value.
+            let l = td & 0x0F;
+            if l == 0 || l == 0xF || (l == 0xE && read_varuint(bytes, &mut i).is_none()) {
+                return max;
+            }
+            let Some(alen) = read_varuint(bytes, &mut i) else {
+                return max;
             };
-            let wrapper_end = i.saturating_add(wrapper_len).min(end);
-            match read_varuint(bytes, &mut i) {
-                Some(alen) => i = i.saturating_add(alen),
-                None => return max,
-            }
-            if i >= wrapper_end || i >= bytes.len() {
-                stack.push((wrapper_end, end, is_struct));
-                continue;
-            }
-            let td = bytes[i];
-            t = td >> 4;
-            l = td & 0x0F;
+            i = i.saturating_add(alen);
+            let Some(inner) = bytes.get(i).copied() else {
+                return max;
+            };
+            td = inner;
             i += 1;
         }
+        let (t, l) = (td >> 4, td & 0x0F);
         let len = match (t, l) {
-            (0x0 | 0x1, _) | (_, 0xF) => 0,
+            (0x1, _) | (_, 0xF) => 0,
             (0xD, 0x1) | (_, 0xE) => match read_varuint(bytes, &mut i) {
                 Some(v) => v,
                 None => return max,
             },
             _ => l as usize,
         };
-        let body_end = i.saturating_add(len).min(end);
-        // Continue with the next sibling after this value.
-        stack.push((body_end, end, is_struct));
+        let value_end = i.saturating_add(len).min(end);
+        top.pos = value_end;
         if (0xB..=0xD).contains(&t) && l != 0xF {
-            let d = depth + stack.iter().filter(|_| false).count();
-            let _ = d;
-            // The container's children: one level deeper than its siblings.
-            let level = depth_of(&stack) + depth;
-            max = max.max(level);
+            stack.push(Frame {
+                pos: i,
+                end: value_end,
+                is_struct: t == 0xD,
+            });
+            max = max.max(stack.len() - 1);
             if max >= limit {
                 return max;
             }
-            stack.push((i, body_end, t == 0xD));
         }
     }
     max
-}
-
-fn depth_of(stack: &[(usize, usize, bool)]) -> usize {
-    stack.len()
 }
 
 /// Reads an Ion VarUInt (7 bits per byte, high bit ends).

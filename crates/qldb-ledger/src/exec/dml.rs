@@ -21,6 +21,12 @@ pub(crate) fn insert<'a>(
     single: bool,
 ) -> LedgerResult<DmlOutput> {
     let t = ctx.require_table(table)?;
+    // `INSERT INTO t VALUE ?` / `INSERT INTO t ?` with a struct stores the parameter as is, so
+    // the hash computed for the commit digest is also the document's hash.
+    let known_hash = match value {
+        Expr::Param(i) => ctx.param_hashes.get(*i).copied(),
+        _ => None,
+    };
     let v = ctx.eval(value, &Vec::new())?;
     let docs: Vec<Element> = match v {
         Value::Bag(items) if !single => items.into_iter().filter_map(Value::into_element).collect(),
@@ -42,6 +48,7 @@ pub(crate) fn insert<'a>(
     };
     let mut rows = Vec::with_capacity(docs.len());
     let mut writes = Vec::with_capacity(docs.len());
+    let single_struct = docs.len() == 1 && docs[0].ion_type() == IonType::Struct;
     for doc in docs {
         check_document(&doc)?;
         let id: Arc<str> = Arc::from(qldb_ion::new_id());
@@ -50,6 +57,7 @@ pub(crate) fn insert<'a>(
             table_id: t.id.clone(),
             doc_id: id,
             data: Some(doc),
+            data_hash: if single_struct { known_hash } else { None },
             is_new: true,
         });
     }
@@ -141,6 +149,7 @@ fn run<'q>(
             table_id: t.id.clone(),
             doc_id: id,
             data,
+            data_hash: None,
             is_new: false,
         });
     }

@@ -8,3 +8,5 @@ mod concurrency;
 mod crash;
 mod model;
 mod ion_types;
+mod views;
+mod errors;
