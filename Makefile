@@ -9,7 +9,7 @@ export CARGO_TERM_COLOR ?= never
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-test: test-rust ## Run every test (dev profile)
+test: test-rust test-peer ## Run every test (dev profile)
 
 test-rust: ## Rust unit and integration tests of all crates
 	$(CARGO) test --workspace --all-targets --no-fail-fast
@@ -31,7 +31,7 @@ demo: ## Run the demo against an embedded, file-backed ledger
 	$(CARGO) run --release -p qldb-ledger --example demo
 
 bench: ## Criterion benchmarks of the ledger engine (results in target/criterion)
-	$(CARGO) bench -p qldb-ledger
+	$(CARGO) bench -p qldb-ion -p qldb-ledger
 
 clean:
 	$(CARGO) clean

@@ -174,6 +174,11 @@ class QldbLocalServer:
 _SERVERS = []
 
 
+def pytest_configure(config):
+    # pyqldb 3.2.4's read-ahead cursor calls Thread.setDaemon (pyqldb-api.md §9); not ours to fix.
+    config.addinivalue_line("filterwarnings", "ignore:setDaemon\\(\\) is deprecated:DeprecationWarning")
+
+
 @atexit.register
 def _kill_leftover_servers():
     for server in _SERVERS:

@@ -113,7 +113,7 @@ def test_get_revision_proof_verifies_against_the_digest(qldb_client, ledger, doc
     assert fold_proof(leaf, proof) != flip_bit(digest, 100)
     assert fold_proof(leaf, proof[:-1]) != digest
     tampered_data = loads(dumps(revision["data"]))
-    tampered_data["Balance"] = 121
+    tampered_data["Balance"] = loads("121")
     assert revision_hash(tampered_data, revision["metadata"]) != leaf
 
     # Without a tip: the revision, no proof.
@@ -172,7 +172,7 @@ def test_get_block_proof_and_chain(qldb_client, ledger, document):
     assert bytes(previous["blockHash"]) == bytes(block["previousBlockHash"])
 
 
-def test_commit_digest_matches_the_client_side_computation(driver):
+def test_commit_digest_matches_the_client_side_computation(driver, document):
     recorder = WireRecorder(driver)
     statement, parameter = "SELECT * FROM Vault WHERE Owner = ?", "Ada"
     driver.execute_lambda(lambda ex: list(ex.execute_statement(statement, parameter)))

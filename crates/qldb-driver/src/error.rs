@@ -430,7 +430,9 @@ mod tests {
     #[test]
     fn expiry_regex() {
         assert!(matches_transaction_expired("Transaction ABC has expired"));
-        assert!(matches_transaction_expired("x Transaction a b c has expired y"));
+        assert!(matches_transaction_expired(
+            "x Transaction a b c has expired y"
+        ));
         // `.*` matches the empty string: "Transaction  has expired" (two spaces).
         assert!(matches_transaction_expired("Transaction  has expired"));
         assert!(!matches_transaction_expired("Transaction has expired"));

@@ -116,7 +116,10 @@ mod tests {
     #[test]
     fn rejects_zero_or_two_values() {
         assert!(IonParam::from_ion_binary(vec![0xE0, 0x01, 0x00, 0xEA]).is_err());
-        assert!(IonParam::from_ion_binary(vec![0xE0, 0x01, 0x00, 0xEA, 0x21, 0x05, 0x21, 0x06]).is_err());
+        assert!(
+            IonParam::from_ion_binary(vec![0xE0, 0x01, 0x00, 0xEA, 0x21, 0x05, 0x21, 0x06])
+                .is_err()
+        );
         assert!(IonParam::from_ion_binary(b"5".to_vec()).is_err());
     }
 }

@@ -206,7 +206,10 @@ pub fn backoff_2x(attempt: u32, rng: &mut impl Rng) -> Duration {
 
 /// `min(5000, 10^attempt)`.
 pub fn backoff_2x_cap_ms(attempt: u32) -> u64 {
-    10u64.checked_pow(attempt).unwrap_or(u64::MAX).min(MAX_BACKOFF_MS)
+    10u64
+        .checked_pow(attempt)
+        .unwrap_or(u64::MAX)
+        .min(MAX_BACKOFF_MS)
 }
 
 impl RetryPolicy for RetryPolicy2x {

@@ -140,7 +140,10 @@ impl Transaction {
         statement: &str,
         parameters: Vec<IonParam>,
     ) -> Result<crate::cursor::BufferedResult, DriverError> {
-        self.execute(statement, parameters).await?.buffer_all().await
+        self.execute(statement, parameters)
+            .await?
+            .buffer_all()
+            .await
     }
 
     /// pyqldb's `Executor.abort()`: returns the `LambdaAborted` error for the body to return;

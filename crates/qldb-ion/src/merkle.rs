@@ -86,7 +86,7 @@ impl MerkleLog {
         }
         self.levels[0].push(leaf);
         let mut k = 0;
-        while self.levels[k].len() % 2 == 0 {
+        while self.levels[k].len().is_multiple_of(2) {
             let level = &self.levels[k];
             let parent = dot(&level[level.len() - 2], &level[level.len() - 1]);
             if self.levels.len() == k + 1 {

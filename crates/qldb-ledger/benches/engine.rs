@@ -34,13 +34,17 @@ fn one_statement_hashed(
     let txid = engine.start_transaction(token).unwrap();
     let mut digest = CommitDigest::new(&txid);
     digest.add_statement(stmt, hashes);
-    let mut r = engine.execute_statement(token, &txid, stmt, params).unwrap();
+    let mut r = engine
+        .execute_statement(token, &txid, stmt, params)
+        .unwrap();
     let mut n = r.page.values.len();
     while let Some(t) = r.page.next_page_token.clone() {
         r = engine.fetch_page(token, &txid, &t).unwrap();
         n += r.page.values.len();
     }
-    engine.commit_transaction(token, &txid, &digest.value()).unwrap();
+    engine
+        .commit_transaction(token, &txid, &digest.value())
+        .unwrap();
     n
 }
 
@@ -52,11 +56,16 @@ struct Setup {
 fn setup(file: bool) -> Setup {
     let (engine, dir) = if file {
         let dir = tempfile::tempdir().unwrap();
-        (Engine::open_dir(dir.path(), EngineConfig::default()).unwrap(), Some(dir))
+        (
+            Engine::open_dir(dir.path(), EngineConfig::default()).unwrap(),
+            Some(dir),
+        )
     } else {
         (Engine::memory(EngineConfig::default()), None)
     };
-    engine.create_ledger(CreateLedgerRequest::new("bench")).unwrap();
+    engine
+        .create_ledger(CreateLedgerRequest::new("bench"))
+        .unwrap();
     let token = engine.start_session("bench").unwrap().session_token;
     one_statement(&engine, &token, "CREATE TABLE T", &[]);
     one_statement(&engine, &token, "CREATE INDEX ON T (k)", &[]);
@@ -116,7 +125,11 @@ fn inserts(c: &mut Criterion) {
         for threads in [1usize, 8] {
             let s = setup(file);
             let pool = doc_pool();
-            let name = format!("{}_{}writers", if file { "file" } else { "memory" }, threads);
+            let name = format!(
+                "{}_{}writers",
+                if file { "file" } else { "memory" },
+                threads
+            );
             g.throughput(Throughput::Elements(threads as u64));
             g.bench_function(&name, |b| {
                 // One iteration is one round of `threads` concurrent transactions.
@@ -137,9 +150,13 @@ fn point_selects(c: &mut Criterion) {
         for i in 0..1000u64 {
             let p = [doc(i)];
             digest.add_statement("INSERT INTO T ?", &[ion_hash(&p[0])]);
-            s.engine.execute_statement(&token, &txid, "INSERT INTO T ?", &p).unwrap();
+            s.engine
+                .execute_statement(&token, &txid, "INSERT INTO T ?", &p)
+                .unwrap();
         }
-        s.engine.commit_transaction(&token, &txid, &digest.value()).unwrap();
+        s.engine
+            .commit_transaction(&token, &txid, &digest.value())
+            .unwrap();
         let mut i = 0u64;
         g.throughput(Throughput::Elements(1));
         g.bench_function(if file { "file" } else { "memory" }, |b| {
@@ -165,17 +182,31 @@ fn scan(c: &mut Criterion) {
         for i in 0..1000u64 {
             let p = [doc(chunk * 1000 + i)];
             digest.add_statement("INSERT INTO T ?", &[ion_hash(&p[0])]);
-            s.engine.execute_statement(&token, &txid, "INSERT INTO T ?", &p).unwrap();
+            s.engine
+                .execute_statement(&token, &txid, "INSERT INTO T ?", &p)
+                .unwrap();
         }
-        s.engine.commit_transaction(&token, &txid, &digest.value()).unwrap();
+        s.engine
+            .commit_transaction(&token, &txid, &digest.value())
+            .unwrap();
     }
     g.throughput(Throughput::Elements(10_000));
     g.bench_function("select_star_all_pages", |b| {
-        b.iter(|| assert_eq!(one_statement(&s.engine, &token, "SELECT * FROM T", &[]), 10_000))
+        b.iter(|| {
+            assert_eq!(
+                one_statement(&s.engine, &token, "SELECT * FROM T", &[]),
+                10_000
+            )
+        })
     });
     g.bench_function("filtered_count", |b| {
         b.iter(|| {
-            one_statement(&s.engine, &token, "SELECT COUNT(*) FROM T WHERE n >= 5000 AND address.city = 'Oslo'", &[])
+            one_statement(
+                &s.engine,
+                &token,
+                "SELECT COUNT(*) FROM T WHERE n >= 5000 AND address.city = 'Oslo'",
+                &[],
+            )
         })
     });
     g.finish();

@@ -178,8 +178,14 @@ fn settings_to_ion(s: &LedgerSettings) -> String {
         .with_field("name", Element::string(s.name.as_str()))
         .with_field("strandId", Element::string(&*s.strand_id))
         .with_field("createdMillis", Element::int(s.created_millis))
-        .with_field("deletionProtection", Element::boolean(s.deletion_protection))
-        .with_field("permissionsMode", Element::string(s.permissions_mode.as_str()));
+        .with_field(
+            "deletionProtection",
+            Element::boolean(s.deletion_protection),
+        )
+        .with_field(
+            "permissionsMode",
+            Element::string(s.permissions_mode.as_str()),
+        );
     if let Some(k) = &s.kms_key {
         b = b.with_field("kmsKey", Element::string(k.as_str()));
     }
@@ -251,7 +257,8 @@ impl Engine {
             if !meta.is_file() {
                 continue;
             }
-            let text = std::fs::read_to_string(&meta).map_err(|e| io_err("Cannot read ledger metadata", e))?;
+            let text = std::fs::read_to_string(&meta)
+                .map_err(|e| io_err("Cannot read ledger metadata", e))?;
             let settings = settings_from_ion(&text)?;
             let (store, records) = FileJournal::open(&entry.path().join(JOURNAL_FILE))?;
             let name = settings.name.clone();
@@ -327,7 +334,8 @@ impl Engine {
             Backend::Memory => Ledger::create(settings, Box::new(MemoryJournal::new()))?,
             Backend::Dir(root) => {
                 let dir = root.join(&req.name);
-                std::fs::create_dir_all(&dir).map_err(|e| io_err("Cannot create the ledger directory", e))?;
+                std::fs::create_dir_all(&dir)
+                    .map_err(|e| io_err("Cannot create the ledger directory", e))?;
                 let (store, records) = FileJournal::open(&dir.join(JOURNAL_FILE))?;
                 if !records.is_empty() {
                     return Err(LedgerError::Internal(format!(
@@ -507,7 +515,11 @@ impl Engine {
             .ok_or_else(|| LedgerError::InvalidSession("No such session".into()))?;
         let (expired, deleted, id) = {
             let g = s.lock();
-            (g.expires_at <= Instant::now(), g.ledger.is_deleted(), g.id.clone())
+            (
+                g.expires_at <= Instant::now(),
+                g.ledger.is_deleted(),
+                g.id.clone(),
+            )
         };
         if expired || deleted {
             self.sessions.lock().remove(token);
@@ -583,7 +595,14 @@ impl Engine {
     ) -> LedgerResult<StatementResult> {
         let start = Instant::now();
         let param_hashes: Vec<Hash> = parameters.iter().map(ion_hash).collect();
-        self.execute_hashed(token, transaction_id, statement, parameters, &param_hashes, start)
+        self.execute_hashed(
+            token,
+            transaction_id,
+            statement,
+            parameters,
+            &param_hashes,
+            start,
+        )
     }
 
     /// ExecuteStatement with the parameter hashes already computed by the caller (the
@@ -616,8 +635,8 @@ impl Engine {
                     "The statement must be 1 to 100000 characters long, it has {chars}"
                 )));
             }
-            let parsed = partiql::parse(statement)
-                .map_err(|e| LedgerError::bad_request(e.to_string()))?;
+            let parsed =
+                partiql::parse(statement).map_err(|e| LedgerError::bad_request(e.to_string()))?;
             let output = {
                 let state = ledger.read_state();
                 exec::execute(
@@ -668,7 +687,8 @@ impl Engine {
             None
         } else {
             let token = qldb_ion::new_id();
-            txn.pending_pages.insert(token.clone(), std::mem::take(rest));
+            txn.pending_pages
+                .insert(token.clone(), std::mem::take(rest));
             Some(token)
         };
         Page {

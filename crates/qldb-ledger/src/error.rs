@@ -51,9 +51,7 @@ impl LedgerError {
             LedgerError::ResourceNotFound { .. } => "ResourceNotFoundException",
             LedgerError::ResourceAlreadyExists { .. } => "ResourceAlreadyExistsException",
             LedgerError::ResourceInUse { .. } => "ResourceInUseException",
-            LedgerError::ResourcePreconditionNotMet { .. } => {
-                "ResourcePreconditionNotMetException"
-            }
+            LedgerError::ResourcePreconditionNotMet { .. } => "ResourcePreconditionNotMetException",
             LedgerError::InvalidParameter { .. } => "InvalidParameterException",
             LedgerError::Internal(_) => "InternalFailure",
         }

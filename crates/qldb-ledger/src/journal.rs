@@ -5,11 +5,10 @@
 //! catalog: [<DDL changes>]}`; only `block` is hashed and shown to clients.
 
 use crate::error::{LedgerError, LedgerResult};
-use crate::revision::{revision_hash, BlockAddress, Revision, RevisionMetadata};
+use crate::revision::{BlockAddress, Revision, RevisionMetadata};
 use crate::txn::{CatalogOp, StatementRecord};
-use ion_rs::{Element, IonType};
+use ion_rs::Element;
 use qldb_ion::{dot, ion_hash, merkle_proof, merkle_root, Hash};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A document change in a block, with the names `transactionInfo.documents` records.
@@ -64,7 +63,11 @@ pub fn build_block(
     if !docs.is_empty() {
         let mut documents = Element::struct_builder();
         for d in docs {
-            let idx: Vec<Element> = d.statements.iter().map(|i| Element::int(*i as i64)).collect();
+            let idx: Vec<Element> = d
+                .statements
+                .iter()
+                .map(|i| Element::int(*i as i64))
+                .collect();
             documents = documents.with_field(
                 &*d.revision.metadata.id,
                 Element::struct_builder()
@@ -140,7 +143,7 @@ fn encode_record(
             let r = &d.revision;
             let mut rv = revs.value_writer().struct_writer()?;
             rv.write("blockAddress", &address_el)?;
-            rv.write("hash", &r.hash)?;
+            rv.write("hash", r.hash)?;
             if let Some(data) = &r.data {
                 rv.write("data", data)?;
             }
@@ -258,8 +261,11 @@ pub struct BlockSummary {
 /// [`verify_block`] to recompute them).
 pub fn summarize_block(block: &Element) -> LedgerResult<BlockSummary> {
     let s = block.as_struct().ok_or_else(|| corrupt("block"))?;
-    let addr = BlockAddress::from_element(s.get("blockAddress").ok_or_else(|| corrupt("blockAddress"))?)
-        .map_err(|_| corrupt("blockAddress"))?;
+    let addr = BlockAddress::from_element(
+        s.get("blockAddress")
+            .ok_or_else(|| corrupt("blockAddress"))?,
+    )
+    .map_err(|_| corrupt("blockAddress"))?;
     let block_hash = hash_of(s.get("blockHash")).ok_or_else(|| corrupt("blockHash"))?;
     let previous_block_hash =
         hash_of(s.get("previousBlockHash")).ok_or_else(|| corrupt("previousBlockHash"))?;
@@ -300,8 +306,11 @@ pub fn summarize_block(block: &Element) -> LedgerResult<BlockSummary> {
 
 fn revision_from_element(r: &Element, millis: i64) -> LedgerResult<Revision> {
     let s = r.as_struct().ok_or_else(|| corrupt("revision"))?;
-    let address = BlockAddress::from_element(s.get("blockAddress").ok_or_else(|| corrupt("revision blockAddress"))?)
-        .map_err(|_| corrupt("revision blockAddress"))?;
+    let address = BlockAddress::from_element(
+        s.get("blockAddress")
+            .ok_or_else(|| corrupt("revision blockAddress"))?,
+    )
+    .map_err(|_| corrupt("revision blockAddress"))?;
     let m = s
         .get("metadata")
         .and_then(Element::as_struct)
@@ -344,17 +353,26 @@ pub fn verify_block(block: &Element, previous: &Hash) -> Result<Hash, String> {
         .and_then(Element::as_i64)
         .unwrap_or(-1);
     let fail = |what: &str| format!("block {seq}: {what}");
-    let stored_prev = hash_of(s.get("previousBlockHash")).ok_or_else(|| fail("no previousBlockHash"))?;
+    let stored_prev =
+        hash_of(s.get("previousBlockHash")).ok_or_else(|| fail("no previousBlockHash"))?;
     if &stored_prev != previous {
-        return Err(fail("previousBlockHash does not match the previous block's hash"));
+        return Err(fail(
+            "previousBlockHash does not match the previous block's hash",
+        ));
     }
-    let info = s.get("transactionInfo").ok_or_else(|| fail("no transactionInfo"))?;
+    let info = s
+        .get("transactionInfo")
+        .ok_or_else(|| fail("no transactionInfo"))?;
     let mut rev_hashes = Vec::new();
     if let Some(list) = s.get("revisions").and_then(Element::as_sequence) {
         for r in list {
-            let rs = r.as_struct().ok_or_else(|| fail("revision is not a struct"))?;
+            let rs = r
+                .as_struct()
+                .ok_or_else(|| fail("revision is not a struct"))?;
             let stored = hash_of(rs.get("hash")).ok_or_else(|| fail("revision without hash"))?;
-            let m = rs.get("metadata").ok_or_else(|| fail("revision without metadata"))?;
+            let m = rs
+                .get("metadata")
+                .ok_or_else(|| fail("revision without metadata"))?;
             let data_hash = match (rs.get("data"), hash_of(rs.get("dataHash"))) {
                 (Some(d), _) => Some(ion_hash(d)),
                 (None, h) => h,
@@ -394,7 +412,10 @@ pub fn verify_block(block: &Element, previous: &Hash) -> Result<Hash, String> {
 }
 
 /// The proof hashes that lead from revision `doc_id`'s hash to the block hash.
-pub fn revision_proof_in_block(block: &Element, doc_id: &str) -> LedgerResult<(Element, Vec<Hash>)> {
+pub fn revision_proof_in_block(
+    block: &Element,
+    doc_id: &str,
+) -> LedgerResult<(Element, Vec<Hash>)> {
     let s = block.as_struct().ok_or_else(|| corrupt("block"))?;
     let revs = s
         .get("revisions")
@@ -444,33 +465,4 @@ pub fn proof_ion_text(proof: &[Hash]) -> String {
         proof.iter().map(blob).collect::<Vec<_>>(),
     ));
     list.to_string()
-}
-
-/// Table ids of the documents of a block (for the revisions it contains).
-pub fn document_tables(block: &Element) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    if let Some(d) = block
-        .as_struct()
-        .and_then(|s| s.get("transactionInfo"))
-        .and_then(Element::as_struct)
-        .and_then(|i| i.get("documents"))
-        .and_then(Element::as_struct)
-    {
-        for (k, v) in d.fields() {
-            if let Some(t) = v.as_struct().and_then(|v| v.get("tableId")).and_then(Element::as_text) {
-                out.insert(k.text().unwrap_or_default().to_string(), t.to_string());
-            }
-        }
-    }
-    out
-}
-
-/// True if the element is an Ion null or absent.
-pub fn is_nullish(e: Option<&Element>) -> bool {
-    e.is_none_or(|e| e.is_null() || e.ion_type() == IonType::Null)
-}
-
-/// Re-export for the ledger: the revision hash rule lives with revisions.
-pub fn recompute_revision_hash(data: Option<&Element>, metadata: &RevisionMetadata) -> Hash {
-    revision_hash(data.map(ion_hash).as_ref(), metadata)
 }

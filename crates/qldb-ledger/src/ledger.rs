@@ -116,7 +116,13 @@ impl Ledger {
                     )));
                 }
                 let revs = summary.revisions.into_iter().map(Arc::new).collect();
-                apply_block(&mut st, summary.block_hash, summary.millis, revs, &decoded.catalog);
+                apply_block(
+                    &mut st,
+                    summary.block_hash,
+                    summary.millis,
+                    revs,
+                    &decoded.catalog,
+                );
             }
             if st.counter() == 0 {
                 drop(st);
@@ -255,7 +261,8 @@ impl Ledger {
                     tx_time: ts.clone(),
                     tx_id: txid.clone(),
                 };
-                let revision = Revision::new(table_id, address.clone(), data, data_hash, metadata, millis);
+                let revision =
+                    Revision::new(table_id, address.clone(), data, data_hash, metadata, millis);
                 block_docs.push(BlockDoc {
                     revision: Arc::new(revision),
                     table_name,
@@ -263,7 +270,8 @@ impl Ledger {
                 });
             }
             let prev = st.last_block_hash();
-            let built = journal::build_block(&address, &txid, &ts, &prev, stmts, &block_docs, catalog)?;
+            let built =
+                journal::build_block(&address, &txid, &ts, &prev, stmts, &block_docs, catalog)?;
             let index = self.store.append(&built.record)?;
             let revs = block_docs.into_iter().map(|d| d.revision).collect();
             apply_block(&mut st, built.block_hash, millis, revs, catalog);
@@ -283,7 +291,9 @@ impl Ledger {
         let st = self.state.read();
         let n = st.blocks.len();
         (
-            st.blocks.root(n).expect("a ledger always has its genesis block"),
+            st.blocks
+                .root(n)
+                .expect("a ledger always has its genesis block"),
             BlockAddress {
                 strand_id: st.strand_id.clone(),
                 sequence_no: n - 1,
@@ -375,7 +385,9 @@ impl Ledger {
         let mut revisions = 0u64;
         for i in 0..n {
             let rec = self.store.read(i).map_err(|e| e.to_string())?;
-            let block = journal::decode_record(&rec).map_err(|e| e.to_string())?.block;
+            let block = journal::decode_record(&rec)
+                .map_err(|e| e.to_string())?
+                .block;
             revisions += block
                 .as_struct()
                 .and_then(|s| s.get("revisions"))
@@ -473,7 +485,8 @@ fn apply_block(
             d.write_stamp = stamp;
         }
         for (field, key) in changed {
-            st.phantom_stamps.insert((table_id.clone(), field, key), stamp);
+            st.phantom_stamps
+                .insert((table_id.clone(), field, key), stamp);
         }
     }
     st.blocks.push(block_hash);

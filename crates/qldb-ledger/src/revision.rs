@@ -39,8 +39,14 @@ impl BlockAddress {
             )
         };
         let s = e.as_struct().ok_or_else(bad)?;
-        let strand = s.get("strandId").and_then(Element::as_text).ok_or_else(bad)?;
-        let seq = s.get("sequenceNo").and_then(Element::as_i64).ok_or_else(bad)?;
+        let strand = s
+            .get("strandId")
+            .and_then(Element::as_text)
+            .ok_or_else(bad)?;
+        let seq = s
+            .get("sequenceNo")
+            .and_then(Element::as_i64)
+            .ok_or_else(bad)?;
         if seq < 0 {
             return Err(bad());
         }

@@ -36,13 +36,9 @@ pub struct DocEntry {
 impl DocEntry {
     /// The current document, `None` once deleted.
     pub fn live_data(&self) -> Option<&Element> {
-        self.revisions.last().and_then(|r| {
-            if r.is_delete() {
-                None
-            } else {
-                r.data.as_ref()
-            }
-        })
+        self.revisions
+            .last()
+            .and_then(|r| if r.is_delete() { None } else { r.data.as_ref() })
     }
 
     pub fn latest(&self) -> Option<&Arc<Revision>> {
@@ -149,7 +145,11 @@ impl Table {
         let mut changed = Vec::new();
         if let Some(old) = old_keys_src {
             for (field, key) in self.index_keys(&old) {
-                if let Some(set) = self.index_data.get_mut(&field).and_then(|m| m.get_mut(&key)) {
+                if let Some(set) = self
+                    .index_data
+                    .get_mut(&field)
+                    .and_then(|m| m.get_mut(&key))
+                {
                     set.remove(&doc_id);
                 }
                 changed.push((field, key));
@@ -226,7 +226,9 @@ impl LedgerState {
     }
 
     pub fn active_table(&self, name: &str) -> Option<&Table> {
-        self.table_names.get(name).and_then(|id| self.tables.get(id))
+        self.table_names
+            .get(name)
+            .and_then(|id| self.tables.get(id))
     }
 
     pub fn table_by_id(&self, id: &str) -> Option<&Table> {

@@ -152,7 +152,11 @@ impl ReadSet {
             }
         }
         for (table, seen) in &self.tables {
-            if state.tables.get(table).is_some_and(|t| t.data_stamp > *seen) {
+            if state
+                .tables
+                .get(table)
+                .is_some_and(|t| t.data_stamp > *seen)
+            {
                 return true;
             }
         }

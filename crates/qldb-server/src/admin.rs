@@ -70,7 +70,10 @@ pub(crate) fn handle(state: &AppState, peer: SocketAddr, parts: &Parts, body: &[
         ),
         _ => Reply::wire_error(
             Plane::Admin,
-            WireError::new(ErrorCode::UnknownOperation, format!("No admin resource at {path}")),
+            WireError::new(
+                ErrorCode::UnknownOperation,
+                format!("No admin resource at {path}"),
+            ),
         )
         .with_status(http::StatusCode::NOT_FOUND),
     }

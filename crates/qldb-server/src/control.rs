@@ -29,8 +29,7 @@ pub(crate) async fn handle(state: &Arc<AppState>, parts: &Parts, body: Bytes) ->
     let method = parts.method.clone();
     let name = |i: usize| -> Result<String, ErrorBody> {
         String::from_utf8(percent_decode(segments[i])).map_err(|_| {
-            WireError::invalid_parameter("The ledger name is not valid UTF-8", "Name")
-                .to_body()
+            WireError::invalid_parameter("The ledger name is not valid UTF-8", "Name").to_body()
         })
     };
     let query = parts.uri.query().unwrap_or("").to_string();
@@ -39,7 +38,10 @@ pub(crate) async fn handle(state: &Arc<AppState>, parts: &Parts, body: Bytes) ->
         match tokio::task::spawn_blocking(move || f(&engine)).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(body)) => Reply::error(Plane::Control, body),
-            Err(e) => Reply::error(Plane::Control, internal_failure("serving the control plane", e)),
+            Err(e) => Reply::error(
+                Plane::Control,
+                internal_failure("serving the control plane", e),
+            ),
         }
     };
     let routed: Result<Reply, ErrorBody> = match (&method, segments.as_slice()) {
@@ -132,7 +134,9 @@ fn invalid(message: impl Into<String>, parameter: &str) -> ErrorBody {
 }
 
 fn kms_arn(d: &LedgerDescription) -> String {
-    d.kms_key.clone().unwrap_or_else(|| AWS_OWNED_KMS_KEY.into())
+    d.kms_key
+        .clone()
+        .unwrap_or_else(|| AWS_OWNED_KMS_KEY.into())
 }
 
 fn encryption(d: &LedgerDescription) -> EncryptionDescription {
@@ -304,7 +308,10 @@ fn digest(engine: &Engine, name: &str) -> Outcome {
 }
 
 /// A block address from `{"IonText": …}` (or `{"IonBinary": …}`).
-fn address(holder: Option<&ValueHolder>, parameter: &str) -> Result<Option<BlockAddress>, ErrorBody> {
+fn address(
+    holder: Option<&ValueHolder>,
+    parameter: &str,
+) -> Result<Option<BlockAddress>, ErrorBody> {
     let Some(h) = holder else {
         return Ok(None);
     };
@@ -314,13 +321,11 @@ fn address(holder: Option<&ValueHolder>, parameter: &str) -> Result<Option<Block
         (None, None) => return Err(invalid(format!("{parameter} needs IonText"), parameter)),
     }
     .map_err(|e| invalid(format!("{parameter} is not valid Ion: {e}"), parameter))?;
-    BlockAddress::from_element(&element)
-        .map(Some)
-        .map_err(|e| {
-            let mut body = ledger_error_body(&e);
-            body.parameter_name = Some(parameter.to_string());
-            body
-        })
+    BlockAddress::from_element(&element).map(Some).map_err(|e| {
+        let mut body = ledger_error_body(&e);
+        body.parameter_name = Some(parameter.to_string());
+        body
+    })
 }
 
 fn revision(engine: &Engine, name: &str, req: GetRevisionRequest) -> Outcome {

@@ -21,7 +21,7 @@ pub enum Reaction {
     Occ,
     /// 400 `InvalidSessionException` "No such session"; the session is forgotten.
     InvalidSession,
-    /// 400 `InvalidSessionException` "Transaction <id> has expired"; the session is forgotten.
+    /// 400 `InvalidSessionException` "Transaction `<id>` has expired"; the session is forgotten.
     Expired,
     /// 500 `InternalFailure`.
     Http500,
@@ -312,7 +312,17 @@ mod tests {
         ] {
             assert!(bad.parse::<FaultRule>().is_err(), "{bad}");
         }
-        for s in ["occ", "invalid-session", "expired", "http500", "http503", "capacity", "rate", "delay=5", "drop"] {
+        for s in [
+            "occ",
+            "invalid-session",
+            "expired",
+            "http500",
+            "http503",
+            "capacity",
+            "rate",
+            "delay=5",
+            "drop",
+        ] {
             assert_eq!(s.parse::<Reaction>().unwrap().to_string(), s);
         }
     }

@@ -20,7 +20,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "qldb-local", version, about = "A local QLDB-compatible ledger server")]
+#[command(
+    name = "qldb-local",
+    version,
+    about = "A local QLDB-compatible ledger server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -110,7 +114,9 @@ fn config(args: ServeArgs) -> Result<ServerConfig, String> {
     }
     let mut credentials = Credentials::new();
     for pair in &args.auth {
-        credentials.add_pair(pair).map_err(|e| format!("--auth: {e}"))?;
+        credentials
+            .add_pair(pair)
+            .map_err(|e| format!("--auth: {e}"))?;
     }
     if let Some(path) = &args.auth_file {
         let text = std::fs::read_to_string(path)

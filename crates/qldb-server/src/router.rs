@@ -136,7 +136,11 @@ impl Reply {
         if let Ok(v) = HeaderValue::from_str(id) {
             h.insert(qldb_wire::REQUEST_ID_HEADER, v);
         }
-        if let Some(t) = self.error_type.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+        if let Some(t) = self
+            .error_type
+            .as_deref()
+            .and_then(|t| HeaderValue::from_str(t).ok())
+        {
             h.insert(qldb_wire::ERROR_TYPE_HEADER, t);
         }
         if self.close {
@@ -184,6 +188,8 @@ enum BodyError {
 /// Most a too-large body is read (and discarded) so the client can see the 413.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 const DRAIN_TIME: Duration = Duration::from_secs(5);
+/// Time a client has to send a request body once its headers arrived.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 async fn read_body(mut body: Incoming, limit: usize) -> Result<Bytes, BodyError> {
     let mut buf = bytes::BytesMut::new();
@@ -234,8 +240,13 @@ fn authorize(state: &AppState, parts: &Parts, body: &[u8]) -> Result<(), ErrorBo
         headers: &headers,
         body,
     };
-    sigv4::verify(&req, credentials, qldb_wire::SIGNING_NAME, SystemTime::now())
-        .map_err(|e| ErrorBody::new(e.code, e.message))
+    sigv4::verify(
+        &req,
+        credentials,
+        qldb_wire::SIGNING_NAME,
+        SystemTime::now(),
+    )
+    .map_err(|e| ErrorBody::new(e.code, e.message))
 }
 
 /// The service function: one request in, one response (or a dropped connection) out.
@@ -302,10 +313,10 @@ async fn route(
         drain(body, 0).await;
         return Ok(too_large());
     } else {
-        match read_body(body, limit).await {
-            Ok(b) => b,
-            Err(BodyError::TooLarge) => return Ok(too_large()),
-            Err(BodyError::Broken) => return Err(DropConnection),
+        match tokio::time::timeout(BODY_READ_TIMEOUT, read_body(body, limit)).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(BodyError::TooLarge)) => return Ok(too_large()),
+            Ok(Err(BodyError::Broken)) | Err(_) => return Err(DropConnection),
         }
     };
     if plane == Plane::Admin {

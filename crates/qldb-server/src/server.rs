@@ -20,6 +20,10 @@ use std::time::Duration;
 /// nested input.
 pub const THREAD_STACK_BYTES: usize = 16 * 1024 * 1024;
 
+/// Time a client has to send a request's headers; it also closes keep-alive connections that
+/// stay idle this long (a pooled client reconnects).
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// State shared by every request.
 pub(crate) struct AppState {
     pub engine: Arc<Engine>,
@@ -134,7 +138,7 @@ impl Server {
                     let service = service_fn(move |req| router::handle(state.clone(), peer, req));
                     let conn = http1::Builder::new()
                         .timer(TokioTimer::new())
-                        .header_read_timeout(Duration::from_secs(30))
+                        .header_read_timeout(HEADER_READ_TIMEOUT)
                         .serve_connection(TokioIo::new(stream), service);
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {

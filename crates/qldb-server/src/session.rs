@@ -28,7 +28,7 @@ use std::time::Instant;
 /// The Ion 1.0 binary version marker every `IonBinary` starts with.
 pub const ION_BVM: [u8; 4] = [0xE0, 0x01, 0x00, 0xEA];
 /// Deepest container nesting accepted in a parameter.
-pub const MAX_PARAMETER_DEPTH: usize = 100;
+pub const MAX_PARAMETER_DEPTH: usize = 256;
 
 pub(crate) async fn handle(state: &Arc<AppState>, body: Bytes) -> Result<Reply, DropConnection> {
     let started = Instant::now();
@@ -294,11 +294,23 @@ pub fn decode_value(p: &ValueHolder, n: usize) -> Result<Element, WireError> {
     check_depth(bytes, kind == "IonBinary").map_err(|why| {
         WireError::bad_request(format!("Parameter {n}: {kind} is not acceptable: {why}"))
     })?;
-    Element::read_one(bytes).map_err(|e| {
-        WireError::bad_request(format!(
+    // The Ion reader can panic on some malformed binary input (arithmetic overflow in
+    // ion-rs 1.2's annotation wrapper check); such input is a bad request, not a crash.
+    match std::panic::catch_unwind(|| Element::read_one(bytes)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(WireError::bad_request(format!(
             "Parameter {n}: {kind} does not hold exactly one valid Ion value: {e}"
-        ))
-    })
+        ))),
+        Err(_) => {
+            tracing::warn!(
+                parameter = n,
+                "the Ion reader panicked on a malformed parameter"
+            );
+            Err(WireError::bad_request(format!(
+                "Parameter {n}: {kind} does not hold exactly one valid Ion value: malformed data"
+            )))
+        }
+    }
 }
 
 /// Rejects containers nested deeper than [`MAX_PARAMETER_DEPTH`] before the (recursive) Ion
@@ -455,4 +467,91 @@ fn read_varuint(bytes: &[u8], i: &mut usize) -> Option<usize> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binary(text: &str) -> Vec<u8> {
+        Element::read_one(text.as_bytes())
+            .unwrap()
+            .encode_as(ion_rs::v1_0::Binary)
+            .unwrap()
+    }
+
+    #[test]
+    fn depth_of_binary_and_text() {
+        for (text, depth) in [
+            ("1", 0),
+            ("[]", 1),
+            ("[1, [2, (3 4)]]", 3),
+            ("{a: [[1]], b: {c: 2}}", 3),
+            ("x::[y::[z::{a: w::1}]]", 3),
+            // Field names need a local symbol table: a struct holding a list, depth 2.
+            ("{a: \"]]]]\", b: '[[[', c: '''{{{''', d: {{ \"[[\" }}}", 2),
+            (
+                "{a: 1.5, b: 2024-01-02T03:04:05Z, c: {{AAEC}}, d: null.list}",
+                2,
+            ),
+        ] {
+            assert_eq!(binary_depth(&binary(text), 1000), depth, "binary {text}");
+            let counted = text_depth(text.as_bytes());
+            // Text counts blob/clob braces too, never less than the real depth.
+            assert!(counted + 1 >= depth, "text {text}: {counted} < {depth}");
+        }
+        let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+        assert_eq!(binary_depth(&binary(&deep), 1000), 300);
+        assert_eq!(binary_depth(&binary(&deep), 50), 50, "stops at the limit");
+        assert_eq!(text_depth(deep.as_bytes()), 300);
+        assert_eq!(text_depth(b"/* [[[[ */ // {{{{\n [1]"), 1);
+    }
+
+    #[test]
+    fn garbage_is_a_bad_request_never_a_crash() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let seeds = [
+            binary("{a: [1, 2.5, \"s\", x::y, {{AAEC}}, 2024-01-02T03:04:05Z], b: {c: null.int}}"),
+            binary("[(a b c), [[[]]], {}]"),
+        ];
+        for i in 0..20_000 {
+            let mut bytes = if i % 3 == 0 {
+                let mut v = ION_BVM.to_vec();
+                v.extend((0..(next() % 64)).map(|_| next() as u8));
+                v
+            } else {
+                seeds[i % 2].clone()
+            };
+            for _ in 0..1 + next() % 4 {
+                let at = 4 + (next() as usize) % (bytes.len() - 3).max(1);
+                if at < bytes.len() {
+                    bytes[at] = next() as u8;
+                }
+            }
+            let text: String = bytes.iter().map(|&b| (b % 96 + 32) as char).collect();
+            for holder in [ValueHolder::binary(bytes), ValueHolder::text(text)] {
+                if let Err(e) = decode_value(&holder, 1) {
+                    assert_eq!(e.code, ErrorCode::BadRequest);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn decodes_exactly_one_value() {
+        let v = decode_value(&ValueHolder::binary(binary("a::{b: 1.50}")), 1).unwrap();
+        assert_eq!(v, Element::read_one("a::{b: 1.50}").unwrap());
+        let v = decode_value(&ValueHolder::text("a::{b: 1.50}"), 1).unwrap();
+        assert_eq!(v, Element::read_one("a::{b: 1.50}").unwrap());
+        let two = [binary("1"), binary("2")[4..].to_vec()].concat();
+        assert!(decode_value(&ValueHolder::binary(two), 1).is_err());
+        assert!(decode_value(&ValueHolder::binary(b"1".to_vec()), 1).is_err());
+        assert!(decode_value(&ValueHolder::text("1 2"), 1).is_err());
+    }
 }

@@ -29,7 +29,9 @@ impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut ids: Vec<&String> = self.keys.keys().collect();
         ids.sort();
-        f.debug_struct("Credentials").field("key_ids", &ids).finish_non_exhaustive()
+        f.debug_struct("Credentials")
+            .field("key_ids", &ids)
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,7 +62,8 @@ impl Credentials {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            self.add_pair(line).map_err(|e| format!("line {}: {e}", n + 1))?;
+            self.add_pair(line)
+                .map_err(|e| format!("line {}: {e}", n + 1))?;
         }
         Ok(())
     }
@@ -427,7 +430,9 @@ pub fn verify(
     now: SystemTime,
 ) -> Result<(), AuthError> {
     let auth = req.header("authorization").ok_or_else(|| {
-        AuthError::invalid("Missing Authentication Token: the request must carry a SigV4 Authorization header")
+        AuthError::invalid(
+            "Missing Authentication Token: the request must carry a SigV4 Authorization header",
+        )
     })?;
     let a = parse_authorization(auth)?;
     if a.service != service {
@@ -439,7 +444,9 @@ pub fn verify(
         AuthError::invalid("Authorization header requires existence of the 'X-Amz-Date' header.")
     })?;
     let t = parse_amz_date(amz.trim()).ok_or_else(|| {
-        AuthError::invalid(format!("X-Amz-Date '{amz}' is not an ISO-8601 basic date-time"))
+        AuthError::invalid(format!(
+            "X-Amz-Date '{amz}' is not an ISO-8601 basic date-time"
+        ))
     })?;
     let amz = amz.trim();
     if a.date != &amz[..8] {
@@ -497,7 +504,10 @@ pub fn verify(
         &signing_key(secret, a.date, a.region, a.service),
         sts.as_bytes(),
     ));
-    if !constant_time_eq(expected.as_bytes(), a.signature.to_ascii_lowercase().as_bytes()) {
+    if !constant_time_eq(
+        expected.as_bytes(),
+        a.signature.to_ascii_lowercase().as_bytes(),
+    ) {
         return Err(AuthError::invalid(
             "The request signature we calculated does not match the signature you provided. \
              Check your AWS Secret Access Key and signing method. Consult the service \
@@ -525,7 +535,10 @@ pub fn sign(req: &RequestParts<'_>, key: &SigningKey<'_>, now: SystemTime) -> (S
     let date = &amz[..8];
     let mut with_date: Vec<(&str, &str)> = req.headers.to_vec();
     with_date.push(("x-amz-date", &amz));
-    let mut names: Vec<String> = with_date.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
+    let mut names: Vec<String> = with_date
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
     names.sort();
     names.dedup();
     let parts = RequestParts {
@@ -668,7 +681,11 @@ mod tests {
                 headers: &unsigned,
                 ..parts(v)
             };
-            let region = if v.query.is_empty() { "us-east-1" } else { "eu-west-1" };
+            let region = if v.query.is_empty() {
+                "us-east-1"
+            } else {
+                "eu-west-1"
+            };
             let key = SigningKey {
                 key_id: KEY_ID,
                 secret: SECRET,
@@ -677,7 +694,12 @@ mod tests {
             };
             let (amz, auth) = sign(&p, &key, at(v.now));
             assert_eq!(amz, v.now);
-            let expected = v.headers.iter().find(|(n, _)| *n == "Authorization").unwrap().1;
+            let expected = v
+                .headers
+                .iter()
+                .find(|(n, _)| *n == "Authorization")
+                .unwrap()
+                .1;
             assert_eq!(auth, expected);
         }
     }
@@ -716,7 +738,11 @@ mod tests {
         let e = verify(&parts(v), &creds(), "qldb", now + 16 * min).unwrap_err();
         assert!(e.message.starts_with("Signature expired"), "{}", e.message);
         let e = verify(&parts(v), &creds(), "qldb", now - 16 * min).unwrap_err();
-        assert!(e.message.starts_with("Signature not yet current"), "{}", e.message);
+        assert!(
+            e.message.starts_with("Signature not yet current"),
+            "{}",
+            e.message
+        );
         // No Authorization header at all.
         let p = RequestParts {
             headers: &v.headers[..4],
@@ -727,9 +753,22 @@ mod tests {
             "InvalidSignatureException"
         );
         // Garbage headers never panic.
-        for auth in ["", "AWS4-HMAC-SHA256", "AWS4-HMAC-SHA256 Credential=a/b", "Bearer x", "AWS4-HMAC-SHA256 Credential=/////, SignedHeaders=;;, Signature="] {
-            let h = [("Host", "h"), ("X-Amz-Date", "20240517T123456Z"), ("Authorization", auth)];
-            let p = RequestParts { headers: &h, ..parts(v) };
+        for auth in [
+            "",
+            "AWS4-HMAC-SHA256",
+            "AWS4-HMAC-SHA256 Credential=a/b",
+            "Bearer x",
+            "AWS4-HMAC-SHA256 Credential=/////, SignedHeaders=;;, Signature=",
+        ] {
+            let h = [
+                ("Host", "h"),
+                ("X-Amz-Date", "20240517T123456Z"),
+                ("Authorization", auth),
+            ];
+            let p = RequestParts {
+                headers: &h,
+                ..parts(v)
+            };
             assert!(verify(&p, &creds(), "qldb", now).is_err(), "{auth}");
         }
     }
@@ -754,7 +793,8 @@ mod tests {
     #[test]
     fn credential_files() {
         let mut c = Credentials::new();
-        c.add_file_contents("# keys\n\nAKID1:secret1\n  AKID2:se:cret2  \n").unwrap();
+        c.add_file_contents("# keys\n\nAKID1:secret1\n  AKID2:se:cret2  \n")
+            .unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c.secret("AKID2"), Some("se:cret2"));
         assert!(c.add_pair("nocolon").is_err());

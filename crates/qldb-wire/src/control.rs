@@ -239,7 +239,10 @@ mod tests {
             block: ValueHolder::text("{}"),
             proof: None,
         };
-        assert_eq!(serde_json::to_value(&b).unwrap(), json!({"Block": {"IonText": "{}"}}));
+        assert_eq!(
+            serde_json::to_value(&b).unwrap(),
+            json!({"Block": {"IonText": "{}"}})
+        );
         let l = ListLedgersResponse {
             ledgers: vec![LedgerSummary {
                 name: "a".into(),

@@ -107,9 +107,9 @@ impl ErrorCode {
             ErrorCode::ResourceNotFound => 404,
             ErrorCode::ResourcePreconditionNotMet => 412,
             ErrorCode::InternalFailure => 500,
-            ErrorCode::InvalidSignature | ErrorCode::UnrecognizedClient | ErrorCode::AccessDenied => {
-                403
-            }
+            ErrorCode::InvalidSignature
+            | ErrorCode::UnrecognizedClient
+            | ErrorCode::AccessDenied => 403,
             ErrorCode::RequestEntityTooLarge => 413,
             ErrorCode::MethodNotAllowed => 405,
         }
@@ -118,10 +118,8 @@ impl ErrorCode {
     /// Whether every QLDB driver retries this error (HTTP 500/503, OCC, invalid sessions other
     /// than transaction expiry, which callers tell apart by the message).
     pub fn is_retryable(self) -> bool {
-        matches!(
-            self,
-            ErrorCode::OccConflict | ErrorCode::InvalidSession
-        ) || matches!(self.http_status(), 500 | 503)
+        matches!(self, ErrorCode::OccConflict | ErrorCode::InvalidSession)
+            || matches!(self.http_status(), 500 | 503)
     }
 }
 
@@ -146,11 +144,23 @@ pub struct ErrorBody {
     pub error_type: String,
     #[serde(rename = "Message", alias = "message", default)]
     pub message: String,
-    #[serde(rename = "ParameterName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ParameterName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub parameter_name: Option<String>,
-    #[serde(rename = "ResourceType", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ResourceType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resource_type: Option<String>,
-    #[serde(rename = "ResourceName", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ResourceName",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resource_name: Option<String>,
 }
 

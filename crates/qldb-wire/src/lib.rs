@@ -19,11 +19,11 @@ pub mod validate;
 pub use blob::Blob;
 pub use error::{http_status, ErrorBody, ErrorCode, WireError};
 pub use session::{
-    Command, CommitTransactionRequest, CommitTransactionResult, EmptyRequest,
-    EndSessionResult, ExecuteStatementRequest, ExecuteStatementResult, FetchPageRequest,
-    FetchPageResult, IoUsage, Page, SendCommandRequest, SendCommandResponse, StartSessionRequest,
-    StartSessionResult, StartTransactionResult, TimingInformation, ValueHolder,
-    AbortTransactionResult,
+    AbortTransactionResult, Command, CommitTransactionRequest, CommitTransactionResult,
+    EmptyRequest, EndSessionResult, ExecuteStatementRequest, ExecuteStatementResult,
+    FetchPageRequest, FetchPageResult, IoUsage, Page, SendCommandRequest, SendCommandResponse,
+    StartSessionRequest, StartSessionResult, StartTransactionResult, TimingInformation,
+    ValueHolder,
 };
 
 /// `X-Amz-Target` of the session plane's only operation.

@@ -259,7 +259,11 @@ impl SendCommandRequest {
             )),
             n => Err(WireError::bad_request(format!(
                 "A SendCommand request must contain exactly one command; it has {n} ({})",
-                commands.iter().map(Command::name).collect::<Vec<_>>().join(", ")
+                commands
+                    .iter()
+                    .map(Command::name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))),
         }
     }
@@ -295,7 +299,11 @@ pub struct ExecuteStatementResult {
     pub first_page: Option<Page>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing_information: Option<TimingInformation>,
-    #[serde(rename = "ConsumedIOs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ConsumedIOs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub consumed_ios: Option<IoUsage>,
 }
 
@@ -307,7 +315,11 @@ pub struct FetchPageResult {
     pub page: Option<Page>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing_information: Option<TimingInformation>,
-    #[serde(rename = "ConsumedIOs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ConsumedIOs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub consumed_ios: Option<IoUsage>,
 }
 
@@ -321,7 +333,11 @@ pub struct CommitTransactionResult {
     pub commit_digest: Option<Blob>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timing_information: Option<TimingInformation>,
-    #[serde(rename = "ConsumedIOs", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "ConsumedIOs",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub consumed_ios: Option<IoUsage>,
 }
 
@@ -422,7 +438,11 @@ mod tests {
                 Command::AbortTransaction,
                 r#"{"SessionToken":"<tok>","AbortTransaction":{}}"#,
             ),
-            (END, Command::EndSession, r#"{"SessionToken":"<tok>","EndSession":{}}"#),
+            (
+                END,
+                Command::EndSession,
+                r#"{"SessionToken":"<tok>","EndSession":{}}"#,
+            ),
         ] {
             let (tok, cmd) = parse(body);
             assert_eq!(tok.as_deref(), Some("<tok>"));
@@ -546,7 +566,9 @@ mod tests {
         let resp = SendCommandResponse {
             execute_statement: Some(ExecuteStatementResult {
                 first_page: Some(Page {
-                    values: vec![ValueHolder::binary(vec![0xe0, 0x01, 0x00, 0xea, 0x21, 0x01])],
+                    values: vec![ValueHolder::binary(vec![
+                        0xe0, 0x01, 0x00, 0xea, 0x21, 0x01,
+                    ])],
                     next_page_token: Some("next1".into()),
                 }),
                 timing_information: Some(TimingInformation::millis(3)),

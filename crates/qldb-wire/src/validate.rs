@@ -78,7 +78,10 @@ pub fn id22(value: &str, member: &str) -> Result<(), WireError> {
             "Member must have length equal to 22",
         ));
     }
-    if !value.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-') {
+    if !value
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || c == b'-')
+    {
         return Err(violation(
             value,
             member,
@@ -154,7 +157,17 @@ mod tests {
         for ok in ["myledger", "a", "a-b", "Ledger-1", "x1", &"a".repeat(32)] {
             assert!(ledger_name(ok, "ledgerName").is_ok(), "{ok}");
         }
-        for bad in ["", "-a", "a-", "a--b", "123", "a_b", "a b", "é", &"a".repeat(33)] {
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "a--b",
+            "123",
+            "a_b",
+            "a b",
+            "é",
+            &"a".repeat(33),
+        ] {
             assert!(ledger_name(bad, "ledgerName").is_err(), "{bad:?}");
         }
     }

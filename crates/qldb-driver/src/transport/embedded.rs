@@ -96,7 +96,8 @@ impl EmbeddedLocation {
         None
     }
 
-    fn url(&self) -> String {
+    /// The URL form, for logs.
+    pub fn url(&self) -> String {
         match self {
             EmbeddedLocation::Memory(n) => format!("memory://{n}"),
             EmbeddedLocation::Dir(p) => format!("file://{}", p.display()),
@@ -163,7 +164,10 @@ pub fn shared_engine(
     let engine = match &key {
         EmbeddedLocation::Memory(_) => Engine::memory(config.clone()),
         EmbeddedLocation::Dir(dir) => Engine::open_dir(dir, config.clone()).map_err(|e| {
-            DriverError::invalid_argument(format!("Cannot open ledger data in {}: {e}", dir.display()))
+            DriverError::invalid_argument(format!(
+                "Cannot open ledger data in {}: {e}",
+                dir.display()
+            ))
         })?,
     };
     tracing::info!(endpoint = %key.url(), "embedded engine opened");
@@ -225,7 +229,15 @@ impl EmbeddedTransport {
                 "Not an embedded endpoint (memory://NAME or file:///DIR): {url:?}"
             )))
         })?;
-        let engine = shared_engine(&location, &options.engine_config)?;
+        Self::open_location(&location, options)
+    }
+
+    /// A transport over the registry's engine for `location`. Blocking.
+    pub fn open_location(
+        location: &EmbeddedLocation,
+        options: &EmbeddedOptions,
+    ) -> Result<Self, DriverError> {
+        let engine = shared_engine(location, &options.engine_config)?;
         Ok(EmbeddedTransport {
             engine,
             create_ledger_if_missing: options.create_ledger_if_missing,
@@ -233,11 +245,14 @@ impl EmbeddedTransport {
         })
     }
 
-    /// [`EmbeddedTransport::open`] on the blocking pool.
-    pub async fn open_async(url: &str, options: &EmbeddedOptions) -> Result<Self, DriverError> {
-        let url = url.to_string();
+    /// [`EmbeddedTransport::open_location`] on the blocking pool.
+    pub async fn open_async(
+        location: &EmbeddedLocation,
+        options: &EmbeddedOptions,
+    ) -> Result<Self, DriverError> {
+        let location = location.clone();
         let options = options.clone();
-        tokio::task::spawn_blocking(move || Self::open(&url, &options))
+        tokio::task::spawn_blocking(move || Self::open_location(&location, &options))
             .await
             .map_err(join_error)?
     }
@@ -326,7 +341,8 @@ impl Transport for EmbeddedTransport {
 
     async fn start_transaction(&self, session_token: &str) -> Result<String, DriverError> {
         let token = session_token.to_string();
-        self.call(move |engine| engine.start_transaction(&token)).await
+        self.call(move |engine| engine.start_transaction(&token))
+            .await
     }
 
     async fn execute_statement(
@@ -420,14 +436,20 @@ mod tests {
             EmbeddedLocation::Memory("abc".into())
         );
         assert_eq!(
-            EmbeddedLocation::parse("file:///tmp/a%20b").unwrap().unwrap(),
+            EmbeddedLocation::parse("file:///tmp/a%20b")
+                .unwrap()
+                .unwrap(),
             EmbeddedLocation::Dir("/tmp/a b".into())
         );
         assert_eq!(
-            EmbeddedLocation::parse("file://localhost/x").unwrap().unwrap(),
+            EmbeddedLocation::parse("file://localhost/x")
+                .unwrap()
+                .unwrap(),
             EmbeddedLocation::Dir("/x".into())
         );
-        assert!(EmbeddedLocation::parse("file://relative/x").unwrap().is_err());
+        assert!(EmbeddedLocation::parse("file://relative/x")
+            .unwrap()
+            .is_err());
         assert!(EmbeddedLocation::parse("memory://").unwrap().is_err());
         assert!(EmbeddedLocation::parse("http://x").is_none());
     }

@@ -33,11 +33,7 @@ use aws_sdk_qldbsession::types as qt;
 use bytes::Bytes;
 use std::time::Duration;
 
-/// The environment variable that redirects the QLDB Session client (botocore and the AWS SDKs
-/// honour it too).
-pub const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL_QLDB_SESSION";
-/// The environment variable that redirects every AWS client.
-pub const GLOBAL_ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL";
+pub use crate::endpoint::{ENDPOINT_ENV, GLOBAL_ENDPOINT_ENV};
 
 /// Explicit static credentials (pyqldb's `aws_access_key_id`, `aws_secret_access_key`,
 /// `aws_session_token`).
@@ -246,7 +242,9 @@ impl HttpTransport {
         &self.client
     }
 
-    fn command(&self) -> aws_sdk_qldbsession::operation::send_command::builders::SendCommandFluentBuilder {
+    fn command(
+        &self,
+    ) -> aws_sdk_qldbsession::operation::send_command::builders::SendCommandFluentBuilder {
         self.client.send_command()
     }
 }
@@ -277,8 +275,10 @@ async fn local_credentials(options: &HttpOptions, http: SharedHttpClient) -> Cre
     {
         return c;
     }
-    let config = aws_config::provider_config::ProviderConfig::without_region().with_http_client(http);
-    let mut profile = aws_config::profile::ProfileFileCredentialsProvider::builder().configure(&config);
+    let config =
+        aws_config::provider_config::ProviderConfig::without_region().with_http_client(http);
+    let mut profile =
+        aws_config::profile::ProfileFileCredentialsProvider::builder().configure(&config);
     if let Some(p) = &options.profile {
         profile = profile.profile_name(p);
     }
@@ -497,7 +497,9 @@ impl Transport for HttpTransport {
             .ok_or_else(|| missing("CommitTransaction"))?;
         Ok(CommitResult {
             transaction_id: r.transaction_id().map(str::to_string),
-            commit_digest: r.commit_digest().map(|b| Bytes::copy_from_slice(b.as_ref())),
+            commit_digest: r
+                .commit_digest()
+                .map(|b| Bytes::copy_from_slice(b.as_ref())),
             consumed_ios: ios(r.consumed_ios()),
             processing_ms: timing(r.timing_information()),
         })
@@ -534,9 +536,15 @@ mod tests {
 
     #[test]
     fn hosts() {
-        assert_eq!(endpoint_host("http://127.0.0.1:8080/x").as_deref(), Some("127.0.0.1"));
+        assert_eq!(
+            endpoint_host("http://127.0.0.1:8080/x").as_deref(),
+            Some("127.0.0.1")
+        );
         assert_eq!(endpoint_host("http://[::1]:8080").as_deref(), Some("::1"));
-        assert_eq!(endpoint_host("https://u:p@localhost").as_deref(), Some("localhost"));
+        assert_eq!(
+            endpoint_host("https://u:p@localhost").as_deref(),
+            Some("localhost")
+        );
         assert!(is_loopback_host("127.9.9.9"));
         assert!(is_loopback_host("::1"));
         assert!(is_loopback_host("LocalHost"));

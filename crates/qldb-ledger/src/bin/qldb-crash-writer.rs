@@ -21,7 +21,11 @@ fn fail(what: &str, e: impl std::fmt::Debug) -> ! {
 }
 
 /// Runs `statements` in one transaction and commits it.
-fn run(engine: &Engine, token: &str, statements: &[(&str, Vec<Element>)]) -> Result<(), LedgerError> {
+fn run(
+    engine: &Engine,
+    token: &str,
+    statements: &[(&str, Vec<Element>)],
+) -> Result<(), LedgerError> {
     let id = engine.start_transaction(token)?;
     let mut digest = CommitDigest::new(&id);
     for (text, params) in statements {
@@ -43,8 +47,8 @@ fn main() {
         std::process::exit(2);
     }
     let first: i64 = args[2].parse().unwrap_or_else(|e| fail("bad <first-n>", e));
-    let engine = Engine::open_dir(&args[1], EngineConfig::default())
-        .unwrap_or_else(|e| fail("open_dir", e));
+    let engine =
+        Engine::open_dir(&args[1], EngineConfig::default()).unwrap_or_else(|e| fail("open_dir", e));
     if engine.ledger(LEDGER).is_err() {
         let mut req = CreateLedgerRequest::new(LEDGER);
         req.deletion_protection = false;
@@ -74,7 +78,10 @@ fn main() {
         run(&engine, &token, &[("INSERT INTO Crash ?", vec![doc])])
             .unwrap_or_else(|e| fail("insert", e));
         let mut out = stdout.lock();
-        if writeln!(out, "acked {i}").and_then(|()| out.flush()).is_err() {
+        if writeln!(out, "acked {i}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
             // The test stopped reading; nothing more to report.
             std::process::exit(0);
         }

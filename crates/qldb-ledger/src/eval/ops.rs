@@ -699,7 +699,7 @@ pub fn not(v: &Value) -> Value<'static> {
 // Total order
 // ---------------------------------------------------------------------------------------------
 
-/// A total order over all values, for sorting and `MIN`/`MAX` (PartiQL's ORDER BY order):
+/// A total order over all values, for `MIN`/`MAX` (the order PartiQL defines for ORDER BY):
 /// MISSING and nulls first (all equal), then bools (false < true), numbers (numerically across
 /// int/decimal/float, `nan` first, then `-inf` … `+inf`), timestamps (by instant), text (string
 /// and symbol together, by code point), lobs (bytewise), lists, sexps (both lexicographically by

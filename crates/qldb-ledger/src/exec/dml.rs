@@ -91,7 +91,14 @@ pub(crate) fn delete(
 pub(crate) fn mutate(ctx: &Ctx<'_>, m: &Mutation) -> LedgerResult<DmlOutput> {
     let mut items = vec![target_item(&m.target)];
     items.extend(m.extra_sources.iter().cloned());
-    run(ctx, &m.target.table, &items, m.where_.as_ref(), &m.ops, false)
+    run(
+        ctx,
+        &m.target.table,
+        &items,
+        m.where_.as_ref(),
+        &m.ops,
+        false,
+    )
 }
 
 fn run<'q>(
@@ -105,7 +112,7 @@ fn run<'q>(
     let t = ctx.require_table(table)?;
     let access = plan(ctx, items, where_, &Vec::new())?;
     let mut order: Vec<Arc<str>> = Vec::new();
-    let mut working: HashMap<Arc<str>, Option<Element>> = HashMap::new();
+    let mut working: HashMap<Arc<str>, Working> = HashMap::new();
     let mut env: Env<'q> = Vec::new();
     from_loop(ctx, items, &access, 0, &mut env, true, &mut |env| {
         if let Some(w) = where_ {
@@ -117,30 +124,32 @@ fn run<'q>(
         let Some(doc_id) = target.doc_id else {
             return Ok(());
         };
-        let current: Option<Element> = match working.get(doc_id) {
-            Some(w) => w.clone(),
-            None => {
-                order.push(doc_id.clone());
-                target.value.clone().into_element()
+        let w = working.entry(doc_id.clone()).or_insert_with(|| {
+            order.push(doc_id.clone());
+            Working {
+                doc: target.value.clone().into_element(),
+                removals: Vec::new(),
             }
-        };
-        let new = if delete {
-            None
+        });
+        if delete {
+            w.doc = None;
         } else {
-            let mut doc = current;
             for op in ops_list {
-                let Some(d) = doc.take() else { break };
-                doc = apply(ctx, op, d, env)?;
+                let Some(d) = w.doc.take() else { break };
+                w.doc = apply(ctx, op, d, env, &mut w.removals)?;
             }
-            doc
-        };
-        working.insert(doc_id.clone(), new);
+        }
         Ok(())
     })?;
     let mut rows = Vec::with_capacity(order.len());
     let mut writes = Vec::with_capacity(order.len());
     for id in order {
-        let data = working.remove(&id).flatten();
+        let Working { doc, mut removals } = working.remove(&id).expect("recorded above");
+        // Removals are applied last, deepest and right-most first, so that removing one list
+        // element does not shift the positions recorded for the others.
+        removals.sort();
+        removals.dedup();
+        let data = doc.map(|d| removals.iter().rev().fold(d, |d, p| edit::remove(&d, p)));
         if let Some(d) = &data {
             check_document(d)?;
         }
@@ -156,18 +165,30 @@ fn run<'q>(
     Ok((rows, writes))
 }
 
-/// Applies one operation to a document; `None` means the document is deleted.
+/// A document being changed by a DML statement: its new value (`None` once deleted) and the
+/// paths to remove from it at the end.
+struct Working {
+    doc: Option<Element>,
+    removals: Vec<Vec<Step>>,
+}
+
+/// Applies one operation to a document; `None` means the document is deleted. Removals of
+/// parts of the document are queued in `removals`.
 fn apply<'q>(
     ctx: &Ctx<'q>,
     op: &'q DmlOp,
     doc: Element,
     env: &Env<'q>,
+    removals: &mut Vec<Vec<Step>>,
 ) -> EvalResult<Option<Element>> {
     match op {
         DmlOp::Set { path, value } => {
             let p = resolve_path(ctx, path, env)?;
             match ctx.eval(value, env)?.into_element() {
-                None => Ok(Some(edit::remove(&doc, &p))),
+                None => {
+                    removals.push(p);
+                    Ok(Some(doc))
+                }
                 Some(v) if p.is_empty() => {
                     if v.ion_type() != IonType::Struct || v.is_null() {
                         return Err(EvalError::new("A document must be replaced by a struct"));
@@ -182,7 +203,8 @@ fn apply<'q>(
             if p.is_empty() {
                 Ok(None)
             } else {
-                Ok(Some(edit::remove(&doc, &p)))
+                removals.push(p);
+                Ok(Some(doc))
             }
         }
         DmlOp::InsertInto { path, value, at } => {

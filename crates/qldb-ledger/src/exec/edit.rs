@@ -5,7 +5,7 @@ use crate::eval::{EvalError, EvalResult};
 use ion_rs::{Element, IonType, Sequence};
 
 /// One step of a concrete path inside a document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Step {
     Field(String),
     Index(usize),
@@ -55,7 +55,11 @@ pub(crate) fn set(doc: &Element, path: &[Step], value: Element) -> EvalResult<El
             let new_child = match child {
                 Some(c) => set(c, rest, value)?,
                 None if rest.is_empty() => value,
-                None => set(&Element::from(Element::struct_builder().build()), rest, value)?,
+                None => set(
+                    &Element::from(Element::struct_builder().build()),
+                    rest,
+                    value,
+                )?,
             };
             Ok(rebuild_struct(doc, |b| {
                 b.remove_field(name).with_field(name.as_str(), new_child)
@@ -162,9 +166,9 @@ pub(crate) fn insert_into(
             rebuild_sequence(target, items)
         }
         IonType::Struct if !target.is_null() => {
-            let key = at.and_then(Element::as_text).ok_or_else(|| {
-                EvalError::new("INSERT INTO a struct needs AT with a field name")
-            })?;
+            let key = at
+                .and_then(Element::as_text)
+                .ok_or_else(|| EvalError::new("INSERT INTO a struct needs AT with a field name"))?;
             if target.as_struct().and_then(|s| s.get(key)).is_some() {
                 return Err(EvalError::new(format!(
                     "INSERT INTO: field '{key}' already exists"
@@ -192,7 +196,12 @@ mod tests {
     #[test]
     fn set_creates_missing_fields_and_keeps_annotations() {
         let d = ion("ann::{a: 1}");
-        let r = set(&d, &[Step::Field("b".into()), Step::Field("c".into())], ion("2")).unwrap();
+        let r = set(
+            &d,
+            &[Step::Field("b".into()), Step::Field("c".into())],
+            ion("2"),
+        )
+        .unwrap();
         assert_eq!(r, ion("ann::{a: 1, b: {c: 2}}"));
     }
 
@@ -222,7 +231,13 @@ mod tests {
         assert_eq!(r, ion("{l: [1, 2], s: {}}"));
         let r = insert_into(&d, &[Step::Field("l".into())], ion("0"), Some(&ion("0"))).unwrap();
         assert_eq!(r, ion("{l: [0, 1], s: {}}"));
-        let r = insert_into(&d, &[Step::Field("s".into())], ion("1"), Some(&ion("\"k\""))).unwrap();
+        let r = insert_into(
+            &d,
+            &[Step::Field("s".into())],
+            ion("1"),
+            Some(&ion("\"k\"")),
+        )
+        .unwrap();
         assert_eq!(r, ion("{l: [1], s: {k: 1}}"));
         assert!(insert_into(&d, &[Step::Field("nope".into())], ion("1"), None).is_err());
     }

@@ -338,14 +338,12 @@ impl<'a> Ctx<'a> {
         if is_aggregate(name) {
             // In an aggregating query the projection is evaluated after every row has been
             // folded; the folded result of this very call node is looked up here.
-            return self
-                .aggregate_result(node)
-                .ok_or_else(|| {
-                    EvalError::new(format!(
-                        "Aggregate function {} is only allowed in the SELECT list",
-                        name.to_uppercase()
-                    ))
-                });
+            return self.aggregate_result(node).ok_or_else(|| {
+                EvalError::new(format!(
+                    "Aggregate function {} is only allowed in the SELECT list",
+                    name.to_uppercase()
+                ))
+            });
         }
         if star {
             return Err(EvalError::new(format!(

@@ -91,10 +91,14 @@ impl<'a> Ctx<'a> {
                 CatalogOp::CreateTable { table_id, name: n } if n == name => {
                     id = Some(table_id.clone())
                 }
-                CatalogOp::UndropTable { table_id } => {
-                    if self.state.tables.get(table_id).is_some_and(|t| t.name == name) {
-                        id = Some(table_id.clone());
-                    }
+                CatalogOp::UndropTable { table_id }
+                    if self
+                        .state
+                        .tables
+                        .get(table_id)
+                        .is_some_and(|t| t.name == name) =>
+                {
+                    id = Some(table_id.clone());
                 }
                 CatalogOp::DropTable { table_id } if id.as_ref() == Some(table_id) => id = None,
                 _ => {}
@@ -112,15 +116,13 @@ impl<'a> Ctx<'a> {
             .unwrap_or_default();
         for op in &self.writes.catalog {
             match op {
-                CatalogOp::CreateTable { table_id, name: n } if table_id == id => {
-                    name = n.clone()
-                }
+                CatalogOp::CreateTable { table_id, name: n } if table_id == id => name = n.clone(),
                 CatalogOp::CreateIndex {
                     table_id, field, ..
                 } if table_id == id => indexed.push(field.clone()),
                 CatalogOp::DropIndex { table_id, index_id } if table_id == id => {
-                    if let Some(def) = committed
-                        .and_then(|t| t.indexes.iter().find(|i| i.id == *index_id))
+                    if let Some(def) =
+                        committed.and_then(|t| t.indexes.iter().find(|i| i.id == *index_id))
                     {
                         if let Some(p) = indexed.iter().position(|f| *f == def.field) {
                             indexed.remove(p);
@@ -197,7 +199,11 @@ fn size_upper_bound(e: &Element) -> usize {
 
 fn value_size_upper_bound(e: &Element) -> usize {
     use ion_rs::Value as V;
-    let annotations: usize = e.annotations().iter().map(|a| a.text().map_or(0, str::len) + 16).sum();
+    let annotations: usize = e
+        .annotations()
+        .iter()
+        .map(|a| a.text().map_or(0, str::len) + 16)
+        .sum();
     let payload = match e.value() {
         V::Null(_) | V::Bool(_) => 0,
         V::Int(i) => i.as_i128().map_or_else(|| e.to_string().len(), |_| 16),
@@ -267,7 +273,14 @@ pub fn execute(
     let (values, doc_writes, catalog_op) = result?;
     let write_ios = doc_writes.len() as u64 + u64::from(catalog_op.is_some());
     for w in doc_writes {
-        writes.write(&w.table_id, &w.doc_id, w.data, w.data_hash, w.is_new, stmt_index);
+        writes.write(
+            &w.table_id,
+            &w.doc_id,
+            w.data,
+            w.data_hash,
+            w.is_new,
+            stmt_index,
+        );
     }
     if let Some(op) = catalog_op {
         writes.catalog.push(op);

@@ -1,5 +1,5 @@
 //! SELECT: access-path planning, the nested-loop FROM evaluation shared with DML, projection,
-//! aggregates and ORDER BY.
+//! and aggregates.
 
 use super::expr::{contains_aggregate, is_aggregate, visit};
 use super::sources::{Access, SourceKind};
@@ -109,9 +109,8 @@ pub(crate) fn plan<'a>(
                     _ => None,
                 }
             };
-            let is_by = |e: &Expr| {
-                matches!(e, Expr::Var { name, .. } if Some(name) == item.by.as_ref())
-            };
+            let is_by =
+                |e: &Expr| matches!(e, Expr::Var { name, .. } if Some(name) == item.by.as_ref());
             let mut by_id = None;
             let mut eq = None;
             let mut inl = None;
@@ -351,7 +350,6 @@ pub(crate) fn run<'a>(ctx: &Ctx<'a>, q: &'a Query, outer: &Env<'a>) -> EvalResul
     let aggregating = !aggs.is_empty();
 
     let mut out: Vec<Element> = Vec::new();
-    let mut keyed: Vec<(Vec<Value<'static>>, Element)> = Vec::new();
     from_loop(ctx, &q.from, &access, 0, &mut env, false, &mut |env| {
         if let Some(w) = &q.where_ {
             if ops::truth(&ctx.eval(w, env)?) != Some(true) {
@@ -373,15 +371,7 @@ pub(crate) fn run<'a>(ctx: &Ctx<'a>, q: &'a Query, outer: &Env<'a>) -> EvalResul
         let Some(row) = project(ctx, &q.projection, env, base)? else {
             return Ok(());
         };
-        if q.order_by.is_empty() {
-            out.push(row);
-        } else {
-            let mut keys = Vec::with_capacity(q.order_by.len());
-            for k in &q.order_by {
-                keys.push(ctx.eval(&k.expr, env)?.into_owned());
-            }
-            keyed.push((keys, row));
-        }
+        out.push(row);
         Ok(())
     })?;
 
@@ -395,19 +385,6 @@ pub(crate) fn run<'a>(ctx: &Ctx<'a>, q: &'a Query, outer: &Env<'a>) -> EvalResul
         let row = project(ctx, &q.projection, outer, outer.len());
         *ctx.aggs.borrow_mut() = saved;
         return Ok(row?.into_iter().collect());
-    }
-    if !q.order_by.is_empty() {
-        keyed.sort_by(|(a, _), (b, _)| {
-            for (i, k) in q.order_by.iter().enumerate() {
-                let o = ops::total_order(&a[i], &b[i]);
-                let o = if k.descending { o.reverse() } else { o };
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            Ordering::Equal
-        });
-        out = keyed.into_iter().map(|(_, r)| r).collect();
     }
     Ok(out)
 }

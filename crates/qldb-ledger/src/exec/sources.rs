@@ -49,7 +49,11 @@ pub(crate) enum SourceKind<'a> {
 
 impl<'a> Ctx<'a> {
     /// Classifies a FROM source. A bare name that is not a bound variable is a table.
-    pub(crate) fn source_kind(&self, source: &'a Expr, env: &Env<'a>) -> EvalResult<SourceKind<'a>> {
+    pub(crate) fn source_kind(
+        &self,
+        source: &'a Expr,
+        env: &Env<'a>,
+    ) -> EvalResult<SourceKind<'a>> {
         match source {
             Expr::Var {
                 name,
@@ -225,10 +229,9 @@ impl<'a> Ctx<'a> {
                 };
                 let mut seen = std::collections::HashSet::new();
                 for key in keys {
-                    self.reads.borrow_mut().read_phantom(
-                        (t.id.clone(), field.clone(), key.clone()),
-                        self.counter,
-                    );
+                    self.reads
+                        .borrow_mut()
+                        .read_phantom((t.id.clone(), field.clone(), key.clone()), self.counter);
                     if let Some(table) = t.committed {
                         for id in table.index_lookup(field, &key) {
                             if t.pending.is_some_and(|p| p.contains_key(id)) {
@@ -286,7 +289,9 @@ impl<'a> Ctx<'a> {
             ));
         }
         let table = match &args[0] {
-            Expr::Var { name, .. } => self.table(name).ok_or_else(|| unknown_table(name).into_eval())?,
+            Expr::Var { name, .. } => self
+                .table(name)
+                .ok_or_else(|| unknown_table(name).into_eval())?,
             other => {
                 let v = self.eval(other, env)?;
                 let id = v
@@ -306,9 +311,11 @@ impl<'a> Ctx<'a> {
                 Some(e) => {
                     let v = self.eval(e, env)?;
                     match v.element() {
-                        Some(el) if el.ion_type() == IonType::Timestamp && !el.is_null() => Ok(
-                            Some(millis_from_timestamp(&el.as_timestamp().expect("timestamp"))),
-                        ),
+                        Some(el) if el.ion_type() == IonType::Timestamp && !el.is_null() => {
+                            Ok(Some(millis_from_timestamp(
+                                &el.as_timestamp().expect("timestamp"),
+                            )))
+                        }
                         _ => Err(EvalError::new("history() bounds must be Ion timestamps")),
                     }
                 }
@@ -329,12 +336,9 @@ impl<'a> Ctx<'a> {
                 for (i, rev) in entry.revisions.iter().enumerate() {
                     // A revision is active from its commit until the next revision's commit.
                     let active_from = rev.tx_millis;
-                    let active_to = entry
-                        .revisions
-                        .get(i + 1)
-                        .map_or(i64::MAX, |n| n.tx_millis);
-                    let in_window = start.is_none_or(|s| active_to > s)
-                        && end.is_none_or(|e| active_from <= e);
+                    let active_to = entry.revisions.get(i + 1).map_or(i64::MAX, |n| n.tx_millis);
+                    let in_window =
+                        start.is_none_or(|s| active_to > s) && end.is_none_or(|e| active_from <= e);
                     if in_window {
                         rows.push(SourceRow {
                             value: Value::Owned(rev.to_element()),
@@ -366,7 +370,12 @@ impl<'a> Ctx<'a> {
             let mut indexes = Vec::new();
             let defs: Vec<(Arc<str>, String)> = t
                 .committed
-                .map(|c| c.indexes.iter().map(|i| (i.id.clone(), i.field.clone())).collect())
+                .map(|c| {
+                    c.indexes
+                        .iter()
+                        .map(|i| (i.id.clone(), i.field.clone()))
+                        .collect()
+                })
                 .unwrap_or_default();
             let mut all = defs;
             for op in &self.writes.catalog {

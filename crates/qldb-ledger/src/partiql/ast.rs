@@ -32,12 +32,19 @@ pub enum Statement {
     /// `value` is the expression after the table name; for `VALUE e` it is `e` and `single` is
     /// true. For the other forms `single` is false: a bag or list value inserts each element, a
     /// struct value inserts one document.
-    Insert { table: String, value: Expr, single: bool },
+    Insert {
+        table: String,
+        value: Expr,
+        single: bool,
+    },
     /// `UPDATE t [AS a] [BY id] SET …|INSERT INTO …|REMOVE … [WHERE …]` and the QLDB extension
     /// `FROM t [AS a] [BY id] [, path AS n …] [WHERE …] SET …|INSERT INTO …|REMOVE …`.
     Mutate(Mutation),
     /// `DELETE FROM t [AS a] [BY id] [WHERE …]`
-    Delete { target: DmlTarget, where_: Option<Expr> },
+    Delete {
+        target: DmlTarget,
+        where_: Option<Expr>,
+    },
     /// `EXEC name arg, arg, …` (for example `EXEC redact_revision ?, 'tableId', 'docId'`)
     Exec { procedure: String, args: Vec<Expr> },
 }
@@ -81,14 +88,6 @@ pub struct Query {
     /// is in its item's `on`.
     pub from: Vec<FromItem>,
     pub where_: Option<Expr>,
-    /// `ORDER BY` keys (empty when absent).
-    pub order_by: Vec<OrderKey>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderKey {
-    pub expr: Expr,
-    pub descending: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,7 +102,10 @@ pub enum Projection {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ProjItem {
-    Expr { expr: Expr, alias: Option<String> },
+    Expr {
+        expr: Expr,
+        alias: Option<String>,
+    },
     /// `alias.*`: every field of the struct the expression yields.
     AllFields(Expr),
 }
@@ -132,10 +134,19 @@ pub enum Expr {
     /// The `index`-th `?` (0-based, in text order).
     Param(usize),
     /// A variable or field name. `at_prefixed` is true for `@name` (forces a variable lookup).
-    Var { name: String, at_prefixed: bool },
+    Var {
+        name: String,
+        at_prefixed: bool,
+    },
     /// `root.step…` or `root[expr]…`
-    Path { root: Box<Expr>, steps: Vec<PathStep> },
-    Unary { op: UnaryOp, operand: Box<Expr> },
+    Path {
+        root: Box<Expr>,
+        steps: Vec<PathStep>,
+    },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+    },
     Binary {
         op: BinaryOp,
         left: Box<Expr>,
@@ -181,7 +192,10 @@ pub enum Expr {
         star: bool,
     },
     /// `CAST(value AS type)`; `type_name` lower-cased (`int`, `decimal`, `string`, `timestamp`, …).
-    Cast { value: Box<Expr>, type_name: String },
+    Cast {
+        value: Box<Expr>,
+        type_name: String,
+    },
     /// `{ key: value, … }` with expression keys (PartiQL struct constructor).
     Struct(Vec<(Expr, Expr)>),
     /// `[ a, b ]`, also a parenthesised list `(a, b)` on the right of IN.

@@ -4,8 +4,8 @@
 //! Precedence, lowest first: `OR`; `AND`; `NOT`; comparisons (`= <> != < > <= >=`, `IS`, `IN`,
 //! `LIKE`, `BETWEEN`); `||`; `+ -`; `* / %`; unary `- +`; path steps (`.name`, `[expr]`, `[*]`).
 //!
-//! Syntax QLDB does not support (GROUP BY, LIMIT, outer joins, set operators, CASE, …) is
-//! refused with a message that names the feature.
+//! Syntax QLDB does not support (ORDER BY, GROUP BY, LIMIT, outer joins, set operators, CASE, …)
+//! is refused with a message that names the feature.
 
 use std::fmt;
 
@@ -13,8 +13,8 @@ use ion_rs::decimal::Coefficient;
 use ion_rs::{Decimal, Element, IonType};
 
 use super::ast::{
-    BinaryOp, DmlOp, DmlTarget, Expr, FromItem, IsTest, Mutation, OrderKey, ParsedStatement,
-    PathStep, ProjItem, Projection, Query, Statement, UnaryOp,
+    BinaryOp, DmlOp, DmlTarget, Expr, FromItem, IsTest, Mutation, ParsedStatement, PathStep,
+    ProjItem, Projection, Query, Statement, UnaryOp,
 };
 use super::lexer::{tokenize, Kw, Tok, Token};
 
@@ -217,11 +217,11 @@ impl<'a> Parser<'a> {
     }
 
     /// `expected <what>, found <current token>`, or the unsupported-feature message when the
-    /// current token is a keyword such as GROUP or LIMIT.
+    /// current token is a keyword such as ORDER, GROUP or LIMIT.
     fn expected(&self, what: &str) -> ParseError {
         let t = self.cur();
         if let Tok::Word(kw) = t.tok {
-            if let Some(msg) = kw.unsupported_feature() {
+            if let Some(msg) = unsupported_feature(kw) {
                 return self.error_at(t.start, msg);
             }
         }
@@ -235,7 +235,13 @@ impl<'a> Parser<'a> {
     fn expected_name(&self, what: &str) -> ParseError {
         let t = self.cur();
         if let Tok::Word(kw) = t.tok {
-            if kw != Kw::Ident && kw.unsupported_feature().is_none() {
+            // A bare ORDER where a name is expected is more likely a table or field called
+            // "order" than an ORDER BY clause, unless BY follows.
+            let feature = match kw {
+                Kw::Order => self.peek_at(1) == Tok::Word(Kw::By),
+                _ => unsupported_feature(kw).is_some(),
+            };
+            if kw != Kw::Ident && !feature {
                 let text = self.text(t);
                 return self.error_at(
                     t.start,
@@ -358,7 +364,7 @@ impl<'a> Parser<'a> {
                     Err(self.unknown_statement(t))
                 }
             }
-            Tok::Word(kw) if kw.unsupported_feature().is_some() => Err(self.expected("")),
+            Tok::Word(kw) if unsupported_feature(kw).is_some() => Err(self.expected("")),
             _ => Err(self.unknown_statement(t)),
         }
     }
@@ -639,29 +645,11 @@ impl<'a> Parser<'a> {
         self.expect_kw(Kw::From, "FROM")?;
         let from = self.source_list()?;
         let where_ = self.opt_where()?;
-        let mut order_by = Vec::new();
-        if self.eat_kw(Kw::Order) {
-            self.expect_kw(Kw::By, "BY after ORDER")?;
-            loop {
-                let expr = self.expr()?;
-                let descending = if self.eat_word("desc") {
-                    true
-                } else {
-                    self.eat_word("asc");
-                    false
-                };
-                order_by.push(OrderKey { expr, descending });
-                if !self.eat(Tok::Comma) {
-                    break;
-                }
-            }
-        }
         self.leave();
         Ok(Query {
             projection,
             from,
             where_,
-            order_by,
         })
     }
 
@@ -1324,6 +1312,15 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// The message for a reserved word that names a feature QLDB does not support: the lexer's list
+/// plus ORDER, since QLDB has no ORDER BY (results come in no particular order).
+fn unsupported_feature(kw: Kw) -> Option<&'static str> {
+    match kw {
+        Kw::Order => Some("ORDER BY is not supported"),
+        _ => kw.unsupported_feature(),
+    }
+}
+
 fn binary(op: BinaryOp, left: Expr, right: Expr) -> Expr {
     Expr::Binary {
         op,
@@ -1581,7 +1578,6 @@ mod tests {
                 projection: Projection::Star,
                 from: vec![item(var("Vehicle"), Some("v"))],
                 where_: Some(eq(dotted("v.VIN"), p(0))),
-                order_by: vec![],
             })
         );
     }
@@ -1868,27 +1864,28 @@ mod tests {
     }
 
     #[test]
-    fn order_by() {
-        let q = query("SELECT * FROM T ORDER BY a, b DESC, c asc");
-        assert_eq!(
-            q.order_by,
-            vec![
-                OrderKey {
-                    expr: var("a"),
-                    descending: false
-                },
-                OrderKey {
-                    expr: var("b"),
-                    descending: true
-                },
-                OrderKey {
-                    expr: var("c"),
-                    descending: false
-                },
-            ]
-        );
-        let q = query("SELECT * FROM T WHERE x = 1 ORDER BY t.a");
-        assert_eq!(q.order_by.len(), 1);
+    fn order_by_is_rejected_wherever_it_appears() {
+        // QLDB has no ORDER BY: results come in no particular order.
+        for text in [
+            "SELECT * FROM T ORDER BY a",
+            "SELECT * FROM T ORDER BY a, b DESC, c asc",
+            "SELECT * FROM T WHERE x = 1 ORDER BY t.a",
+            "SELECT VALUE a FROM T AS t ORDER BY a",
+            "SELECT * FROM T ORDER a",
+            "SELECT * FROM T WHERE ORDER BY a",
+            "SELECT * FROM T WHERE a IN (SELECT VALUE b FROM U ORDER BY b)",
+            "SELECT * FROM A INNER JOIN B ON A.x = B.x ORDER BY A.x",
+            "SELECT * FROM history(T) AS h ORDER BY h.metadata.version",
+            "UPDATE T SET a = 1 WHERE b = 2 ORDER BY a",
+            "DELETE FROM T AS t WHERE t.a = 1 ORDER BY t.a",
+            "FROM T AS t WHERE t.a = 1 SET t.b = 2 ORDER BY t.a",
+            "ORDER BY a",
+        ] {
+            assert_err(text, "ORDER BY is not supported");
+        }
+        // A bare ORDER where a name is expected is a reserved word, not the clause.
+        assert_err("SELECT * FROM Order", "must be double-quoted");
+        ok(r#"SELECT "order" FROM "Order" AS o WHERE o."order" = 1"#);
     }
 
     #[test]
@@ -2914,9 +2911,14 @@ mod tests {
             ),
             ("SELECT * FROM T HAVING a = 1", "HAVING is not supported"),
             ("SELECT * FROM T LIMIT 1", "LIMIT is not supported"),
+            ("SELECT * FROM T ORDER BY a", "ORDER BY is not supported"),
+            (
+                "SELECT * FROM T WHERE a = 1 ORDER BY a DESC",
+                "ORDER BY is not supported",
+            ),
             (
                 "SELECT * FROM T ORDER BY a LIMIT 1",
-                "LIMIT is not supported",
+                "ORDER BY is not supported",
             ),
             ("SELECT * FROM T OFFSET 1", "OFFSET is not supported"),
             ("SELECT DISTINCT a FROM T", "DISTINCT is not supported"),
@@ -3076,7 +3078,6 @@ mod tests {
                 "expected end of statement, found keyword 'NOT'",
             ),
             ("SELECT * FROM T INNER B", "expected JOIN after INNER"),
-            ("SELECT * FROM T ORDER a", "expected BY after ORDER"),
             ("SELECT * FROM T WHERE @ = 1", "expected a name after '@'"),
             (
                 "SELECT * FROM T WHERE a = 1 -",
@@ -3173,7 +3174,7 @@ mod tests {
         "INSERT INTO T VALUE {'a': [1, 2.50, 3e0, \"q\"], b: TRIM(LEADING 'x' FROM s)}",
         "SELECT CAST(x AS INT), SUBSTRING(s FROM 1 FOR 2), EXTRACT(YEAR FROM t) FROM T /* c */ -- d",
         "EXEC redact_revision ?, 'a', 'b';",
-        "SELECT * FROM A INNER JOIN B ON A.x = B.x WHERE EXISTS(SELECT * FROM C) ORDER BY a DESC",
+        "SELECT * FROM A INNER JOIN B ON A.x = B.x WHERE EXISTS(SELECT * FROM C)",
     ];
 
     #[test]

@@ -60,7 +60,10 @@ fn parameter_count_mismatch() {
     );
     // A `?` inside a string, a quoted identifier or an Ion literal is not a parameter.
     assert_bad_request(
-        tx.exec("SELECT * FROM T WHERE a = '?' AND \"?\" = `\"?\"`", &[ion("1")]),
+        tx.exec(
+            "SELECT * FROM T WHERE a = '?' AND \"?\" = `\"?\"`",
+            &[ion("1")],
+        ),
         Some("Query expects 0 parameters, but statement has 1"),
     );
     // The failed statements were hashed by both sides: the commit still matches.
@@ -74,7 +77,10 @@ fn transaction_state_errors() {
     let c = Client::new(&engine, L);
     let some_id = "AAAAAAAAAAAAAAAAAAAAAA";
     let msg = Some("No open transaction");
-    assert_bad_request(engine.execute_statement(&c.token, some_id, "SELECT * FROM T", &[]), msg);
+    assert_bad_request(
+        engine.execute_statement(&c.token, some_id, "SELECT * FROM T", &[]),
+        msg,
+    );
     assert_bad_request(engine.fetch_page(&c.token, some_id, "tok"), msg);
     assert_bad_request(engine.commit_transaction(&c.token, some_id, &[0; 32]), msg);
     // Abort with nothing open succeeds.
@@ -86,13 +92,19 @@ fn transaction_state_errors() {
         Some("Transaction already open"),
     );
     // A statement for another transaction id is rejected and the open one is unaffected.
-    assert_bad_request(engine.execute_statement(&c.token, some_id, "SELECT * FROM T", &[]), None);
+    assert_bad_request(
+        engine.execute_statement(&c.token, some_id, "SELECT * FROM T", &[]),
+        None,
+    );
     tx.commit().unwrap();
     // After commit the transaction is closed.
     let tx = c.begin().unwrap();
     let id = tx.id.clone();
     tx.commit().unwrap();
-    assert_bad_request(engine.execute_statement(&c.token, &id, "SELECT * FROM T", &[]), msg);
+    assert_bad_request(
+        engine.execute_statement(&c.token, &id, "SELECT * FROM T", &[]),
+        msg,
+    );
 }
 
 #[test]
@@ -141,7 +153,12 @@ fn unknown_table_duplicate_table_unknown_ledger_unknown_session() {
     assert_bad_request(engine.start_session("no-such-ledger"), None);
     assert_invalid_session(engine.start_transaction("bogus-token"), "No such session");
     assert_invalid_session(
-        engine.execute_statement("bogus-token", "AAAAAAAAAAAAAAAAAAAAAA", "SELECT 1 FROM T", &[]),
+        engine.execute_statement(
+            "bogus-token",
+            "AAAAAAAAAAAAAAAAAAAAAA",
+            "SELECT 1 FROM T",
+            &[],
+        ),
         "No such session",
     );
     assert_invalid_session(engine.abort_transaction("bogus-token"), "No such session");
@@ -161,24 +178,33 @@ fn transaction_expiry_discards_the_session() {
     let c = Client::new(&engine, L);
     c.run("CREATE TABLE T", &[]).unwrap();
 
-    for command in ["execute", "commit", "fetch"] {
-        let c = Client::new(&engine, L);
-        let mut tx = c.begin().unwrap();
-        tx.exec("INSERT INTO T VALUE {'a': 1}", &[]).unwrap();
-        std::thread::sleep(Duration::from_millis(300));
+    // One session per command that meets the expired transaction; one sleep for all.
+    let clients: Vec<Client> = (0..3).map(|_| Client::new(&engine, L)).collect();
+    let txs: Vec<Tx> = clients
+        .iter()
+        .map(|c| {
+            let mut tx = c.begin().unwrap();
+            tx.exec("INSERT INTO T VALUE {'a': 1}", &[]).unwrap();
+            tx
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    for (i, tx) in txs.iter().enumerate() {
+        let token = &tx.client.token;
         let expired = format!("Transaction {} has expired", tx.id);
-        match command {
-            "execute" => assert_invalid_session(
-                engine.execute_statement(&c.token, &tx.id, "SELECT * FROM T", &[]),
+        match i {
+            0 => assert_invalid_session(
+                engine.execute_statement(token, &tx.id, "SELECT * FROM T", &[]),
                 &expired,
             ),
-            "commit" => assert_invalid_session(
-                engine.commit_transaction(&c.token, &tx.id, &tx.digest.value()),
+            1 => assert_invalid_session(
+                engine.commit_transaction(token, &tx.id, &tx.digest.value()),
                 &expired,
             ),
-            _ => assert_invalid_session(engine.fetch_page(&c.token, &tx.id, "tok"), &expired),
+            _ => assert_invalid_session(engine.fetch_page(token, &tx.id, "tok"), &expired),
         }
-        assert_invalid_session(engine.start_transaction(&c.token), "No such session");
+        // QLDB discards the session.
+        assert_invalid_session(engine.start_transaction(token), "No such session");
     }
     // Nothing the expired transactions did was committed.
     assert!(c.run("SELECT * FROM T", &[]).unwrap().is_empty());
@@ -198,7 +224,10 @@ fn session_expiry() {
         engine.start_transaction(&started.session_token),
         &format!("Session {} has expired", started.session_id),
     );
-    assert_invalid_session(engine.start_transaction(&started.session_token), "No such session");
+    assert_invalid_session(
+        engine.start_transaction(&started.session_token),
+        "No such session",
+    );
 }
 
 #[test]
@@ -208,26 +237,74 @@ fn oversized_document_is_rejected_and_nothing_written() {
     let big = "x".repeat(130 * 1024);
     let mut tx = c.begin().unwrap();
     assert_bad_request(
-        tx.exec("INSERT INTO T VALUE {'pad': ?}", &[Element::string(big.as_str())]),
+        tx.exec(
+            "INSERT INTO T VALUE {'pad': ?}",
+            &[Element::string(big.as_str())],
+        ),
         None,
     );
     assert_bad_request(
-        tx.exec("INSERT INTO T << {'a': 1}, {'pad': ?} >>", &[Element::string(big.as_str())]),
+        tx.exec(
+            "INSERT INTO T << {'a': 1}, {'pad': ?} >>",
+            &[Element::string(big.as_str())],
+        ),
         None,
     );
-    assert_eq!(tx.exec("SELECT COUNT(*) FROM T", &[]).unwrap(), vec![ion("{_1: 0}")]);
+    assert_eq!(
+        tx.exec("SELECT COUNT(*) FROM T", &[]).unwrap(),
+        vec![ion("{_1: 0}")]
+    );
     // Just below the limit is fine; growing it past the limit by UPDATE is not.
     let fits = "y".repeat(120 * 1024);
-    tx.exec("INSERT INTO T VALUE {'k': 1, 'pad': ?}", &[Element::string(fits.as_str())])
-        .unwrap();
+    tx.exec(
+        "INSERT INTO T VALUE {'k': 1, 'pad': ?}",
+        &[Element::string(fits.as_str())],
+    )
+    .unwrap();
     assert_bad_request(
         tx.exec("UPDATE T SET more = pad || pad WHERE k = 1", &[]),
         None,
     );
     tx.commit().unwrap();
-    let rows = c.run("SELECT VALUE k FROM T WHERE more IS MISSING", &[]).unwrap();
+    let rows = c
+        .run("SELECT VALUE k FROM T WHERE more IS MISSING", &[])
+        .unwrap();
     assert_eq!(rows, vec![ion("1")]);
-    assert_eq!(c.run("SELECT COUNT(*) FROM T", &[]).unwrap(), vec![ion("{_1: 1}")]);
+    assert_eq!(
+        c.run("SELECT COUNT(*) FROM T", &[]).unwrap(),
+        vec![ion("{_1: 1}")]
+    );
+}
+
+/// 128 KB of Ion binary is the largest document; one byte more is rejected.
+#[test]
+fn document_size_limit_is_exact() {
+    let engine = engine_with_table();
+    let c = Client::new(&engine, L);
+    let doc = |n: usize| -> Element {
+        Element::struct_builder()
+            .with_field("pad", Element::string("x".repeat(n)))
+            .build()
+            .into()
+    };
+    let size = |e: &Element| e.encode_as(ion_rs::v1_0::Binary).unwrap().len();
+    let limit = 128 * 1024;
+    // Find the pad whose document encodes to exactly the limit.
+    let mut n = limit - 64;
+    while size(&doc(n)) < limit {
+        n += 1;
+    }
+    assert_eq!(size(&doc(n)), limit, "a pad that hits the limit exactly");
+    assert_eq!(size(&doc(n + 1)), limit + 1);
+    let mut tx = c.begin().unwrap();
+    tx.exec("INSERT INTO T ?", &[doc(n)]).unwrap();
+    assert_bad_request(tx.exec("INSERT INTO T ?", &[doc(n + 1)]), None);
+    assert_bad_request(tx.exec("UPDATE T SET pad = pad || 'y'", &[]), None);
+    tx.commit().unwrap();
+    assert_eq!(
+        c.run("SELECT VALUE CHAR_LENGTH(pad) FROM T", &[]).unwrap(),
+        vec![Element::int(n as i64)]
+    );
 }
 
 #[test]
@@ -242,16 +319,35 @@ fn failed_statements_leave_nothing_behind_and_the_transaction_usable() {
     let before = c.run("SELECT * FROM T", &[]).unwrap();
 
     let mut tx = c.begin().unwrap();
-    for stmt in ["SELEC * FROM T", "SELECT * FROM T WHERE", "INSERT INTO T VALUE {'a': }", "UPDATE T SET"] {
+    for stmt in [
+        "SELEC * FROM T",
+        "SELECT * FROM T WHERE",
+        "INSERT INTO T VALUE {'a': }",
+        "UPDATE T SET",
+    ] {
         assert_bad_request(tx.exec(stmt, &[]), None);
     }
     // Fails on the second document: the first must not be changed either.
-    assert_bad_request(tx.exec("UPDATE T SET v = 10 / v, touched = true", &[]), None);
-    assert_same_multiset(&tx.exec("SELECT * FROM T", &[]).unwrap(), &before, "after a failed UPDATE");
+    assert_bad_request(
+        tx.exec("UPDATE T SET v = 10 / v, touched = true", &[]),
+        None,
+    );
+    assert_same_multiset(
+        &tx.exec("SELECT * FROM T", &[]).unwrap(),
+        &before,
+        "after a failed UPDATE",
+    );
     // A multi-document INSERT with one bad value inserts nothing.
     assert_bad_request(tx.exec("INSERT INTO T << {'n': 4}, 5 >>", &[]), None);
-    assert_bad_request(tx.exec("INSERT INTO T ?", &[ion("[{n: 4}, \"not a struct\"]")]), None);
-    assert_same_multiset(&tx.exec("SELECT * FROM T", &[]).unwrap(), &before, "after a failed INSERT");
+    assert_bad_request(
+        tx.exec("INSERT INTO T ?", &[ion("[{n: 4}, \"not a struct\"]")]),
+        None,
+    );
+    assert_same_multiset(
+        &tx.exec("SELECT * FROM T", &[]).unwrap(),
+        &before,
+        "after a failed INSERT",
+    );
     // The transaction still works and commits.
     tx.exec("UPDATE T SET v = v + 1 WHERE n = 2", &[]).unwrap();
     tx.commit().unwrap();
@@ -259,7 +355,11 @@ fn failed_statements_leave_nothing_behind_and_the_transaction_usable() {
         c.run("SELECT VALUE v FROM T WHERE n = 2", &[]).unwrap(),
         vec![ion("1")]
     );
-    assert_eq!(c.run("SELECT COUNT(*) FROM T WHERE touched IS NOT MISSING", &[]).unwrap(), vec![ion("{_1: 0}")]);
+    assert_eq!(
+        c.run("SELECT COUNT(*) FROM T WHERE touched IS NOT MISSING", &[])
+            .unwrap(),
+        vec![ion("{_1: 0}")]
+    );
 }
 
 #[test]
@@ -295,18 +395,37 @@ fn table_limits() {
 }
 
 #[test]
-fn order_by_accepted_group_by_and_limit_rejected() {
+fn order_by_group_by_and_limit_rejected() {
     let engine = engine_with_table();
     let c = Client::new(&engine, L);
-    c.run("INSERT INTO T << {'a': 2}, {'a': 1} >>", &[]).unwrap();
-    assert_eq!(
-        c.run("SELECT VALUE a FROM T ORDER BY a", &[]).unwrap(),
-        vec![ion("1"), ion("2")]
+    c.run("INSERT INTO T << {'a': 2}, {'a': 1} >>", &[])
+        .unwrap();
+    // QLDB never supported ORDER BY: it is refused wherever it appears, naming the feature.
+    for stmt in [
+        "SELECT VALUE a FROM T ORDER BY a",
+        "SELECT * FROM T AS t WHERE t.a > 0 ORDER BY t.a DESC, t.b",
+        "SELECT * FROM T WHERE a IN (SELECT VALUE a FROM T ORDER BY a)",
+        "SELECT * FROM T ORDER BY a LIMIT 1",
+        "UPDATE T SET b = 1 WHERE a = 1 ORDER BY a",
+        "DELETE FROM T WHERE a = 1 ORDER BY a",
+    ] {
+        match c.run(stmt, &[]) {
+            Err(e @ LedgerError::BadRequest(_)) => {
+                assert_eq!(e.code(), "BadRequestException");
+                assert!(e.message().contains("ORDER BY"), "{stmt}: {e:?}");
+            }
+            other => panic!("{stmt}: expected BadRequestException, got {other:?}"),
+        }
+    }
+    // The rejected DML changed nothing.
+    assert_same_multiset(
+        &c.run("SELECT VALUE {'a': a, 'b': b} FROM T", &[]).unwrap(),
+        &[ion("{a: 1}"), ion("{a: 2}")],
+        "after rejected ORDER BY",
     );
     for stmt in [
         "SELECT a FROM T GROUP BY a",
         "SELECT * FROM T LIMIT 1",
-        "SELECT * FROM T ORDER BY a LIMIT 1",
         "SELECT * FROM T OFFSET 1",
         "SELECT DISTINCT a FROM T",
         "SELECT * FROM T AS x LEFT JOIN T AS y ON x.a = y.a",
@@ -320,31 +439,51 @@ fn order_by_accepted_group_by_and_limit_rejected() {
 #[test]
 fn control_plane_errors() {
     let engine = Engine::memory(EngineConfig::default());
-    engine.create_ledger(CreateLedgerRequest::new("prot")).unwrap();
+    engine
+        .create_ledger(CreateLedgerRequest::new("prot"))
+        .unwrap();
 
     // Deletion protection is on by default.
     let e = engine.delete_ledger("prot").unwrap_err();
-    assert!(matches!(e, LedgerError::ResourcePreconditionNotMet { .. }), "{e:?}");
+    assert!(
+        matches!(e, LedgerError::ResourcePreconditionNotMet { .. }),
+        "{e:?}"
+    );
     assert_eq!(e.code(), "ResourcePreconditionNotMetException");
     assert!(engine.describe_ledger("prot").is_ok(), "still there");
     engine.update_ledger("prot", Some(false), None).unwrap();
     engine.delete_ledger("prot").unwrap();
 
-    assert_eq!(code(engine.describe_ledger("prot")), "ResourceNotFoundException");
-    assert_eq!(code(engine.delete_ledger("prot")), "ResourceNotFoundException");
+    assert_eq!(
+        code(engine.describe_ledger("prot")),
+        "ResourceNotFoundException"
+    );
+    assert_eq!(
+        code(engine.delete_ledger("prot")),
+        "ResourceNotFoundException"
+    );
     assert_eq!(
         code(engine.update_ledger("prot", Some(true), None)),
         "ResourceNotFoundException"
     );
     assert_eq!(code(engine.get_digest("prot")), "ResourceNotFoundException");
 
-    engine.create_ledger(CreateLedgerRequest::new("dup")).unwrap();
-    let e = engine.create_ledger(CreateLedgerRequest::new("dup")).unwrap_err();
-    assert!(matches!(e, LedgerError::ResourceAlreadyExists { .. }), "{e:?}");
+    engine
+        .create_ledger(CreateLedgerRequest::new("dup"))
+        .unwrap();
+    let e = engine
+        .create_ledger(CreateLedgerRequest::new("dup"))
+        .unwrap_err();
+    assert!(
+        matches!(e, LedgerError::ResourceAlreadyExists { .. }),
+        "{e:?}"
+    );
     assert_eq!(e.code(), "ResourceAlreadyExistsException");
     let long = "n".repeat(33);
     for bad in ["", "-x", "x-", "a--b", "123", "has space", long.as_str()] {
-        let e = engine.create_ledger(CreateLedgerRequest::new(bad)).unwrap_err();
+        let e = engine
+            .create_ledger(CreateLedgerRequest::new(bad))
+            .unwrap_err();
         assert_eq!(e.code(), "InvalidParameterException", "{bad:?}");
     }
     // Sessions on a deleted ledger are gone.
@@ -359,18 +498,123 @@ fn control_plane_errors() {
 fn statement_text() -> impl Strategy<Value = String> {
     let token = prop_oneof![
         proptest::sample::select(vec![
-            "SELECT", "VALUE", "FROM", "WHERE", "AND", "OR", "NOT", "INSERT", "INTO", "UPDATE",
-            "SET", "REMOVE", "DELETE", "CREATE", "DROP", "UNDROP", "TABLE", "INDEX", "ON", "AS",
-            "AT", "BY", "IN", "IS", "NULL", "MISSING", "LIKE", "BETWEEN", "EXISTS", "ORDER",
-            "GROUP", "LIMIT", "JOIN", "INNER", "CROSS", "HAVING", "WITH", "EXEC", "history",
-            "COUNT", "SUM", "AVG", "MIN", "MAX", "SIZE", "CAST", "DATE_ADD", "DATE_DIFF",
-            "EXTRACT", "TO_STRING", "TO_TIMESTAMP", "UTCNOW", "TXID", "SUBSTRING", "TRIM",
-            "UPPER", "LOWER", "COALESCE", "NULLIF", "CHAR_LENGTH", "T", "t", "a", "b", "x",
-            "_ql_committed_T", "information_schema", "user_tables", "*", ",", ".", "(", ")",
-            "[", "]", "{", "}", "<<", ">>", "=", "<>", "<", ">", "<=", ">=", "+", "-", "/",
-            "%", "||", "?", ":", "@", "'a'", "'x'", "''", "1", "0", "-1", "1.5", "1e3",
-            "99999999999999999999999", "`1`", "`{a:1}`", "`2020T`", "`[1,(2)]`", "\"T\"",
-            "'", "\"", "`", "true", "false", "year", "AS", "decimal", "string", "LEADING",
+            "SELECT",
+            "VALUE",
+            "FROM",
+            "WHERE",
+            "AND",
+            "OR",
+            "NOT",
+            "INSERT",
+            "INTO",
+            "UPDATE",
+            "SET",
+            "REMOVE",
+            "DELETE",
+            "CREATE",
+            "DROP",
+            "UNDROP",
+            "TABLE",
+            "INDEX",
+            "ON",
+            "AS",
+            "AT",
+            "BY",
+            "IN",
+            "IS",
+            "NULL",
+            "MISSING",
+            "LIKE",
+            "BETWEEN",
+            "EXISTS",
+            "ORDER",
+            "GROUP",
+            "LIMIT",
+            "JOIN",
+            "INNER",
+            "CROSS",
+            "HAVING",
+            "WITH",
+            "EXEC",
+            "history",
+            "COUNT",
+            "SUM",
+            "AVG",
+            "MIN",
+            "MAX",
+            "SIZE",
+            "CAST",
+            "DATE_ADD",
+            "DATE_DIFF",
+            "EXTRACT",
+            "TO_STRING",
+            "TO_TIMESTAMP",
+            "UTCNOW",
+            "TXID",
+            "SUBSTRING",
+            "TRIM",
+            "UPPER",
+            "LOWER",
+            "COALESCE",
+            "NULLIF",
+            "CHAR_LENGTH",
+            "T",
+            "t",
+            "a",
+            "b",
+            "x",
+            "_ql_committed_T",
+            "information_schema",
+            "user_tables",
+            "*",
+            ",",
+            ".",
+            "(",
+            ")",
+            "[",
+            "]",
+            "{",
+            "}",
+            "<<",
+            ">>",
+            "=",
+            "<>",
+            "<",
+            ">",
+            "<=",
+            ">=",
+            "+",
+            "-",
+            "/",
+            "%",
+            "||",
+            "?",
+            ":",
+            "@",
+            "'a'",
+            "'x'",
+            "''",
+            "1",
+            "0",
+            "-1",
+            "1.5",
+            "1e3",
+            "99999999999999999999999",
+            "`1`",
+            "`{a:1}`",
+            "`2020T`",
+            "`[1,(2)]`",
+            "\"T\"",
+            "'",
+            "\"",
+            "`",
+            "true",
+            "false",
+            "year",
+            "AS",
+            "decimal",
+            "string",
+            "LEADING",
         ])
         .prop_map(str::to_string),
         "[a-zA-Z_0-9'\"`{}()\\[\\]<>=!.,;:?@#$%^&*+|~ \\-]{1,6}",
@@ -396,9 +640,35 @@ fn statement_text() -> impl Strategy<Value = String> {
 /// Well-formed-ish expressions over the fixture's fields, so evaluation (not only parsing) runs.
 fn expression() -> impl Strategy<Value = String> {
     let leaf = proptest::sample::select(vec![
-        "a", "b", "x", "l", "t", "p.a", "p.l[0]", "p.l[1].c", "p.*", "?", "1", "0", "-7", "2.5",
-        "1e0", "'x'", "'%'", "''", "null", "missing", "true", "`2020-01-01T`", "`{c: 2}`",
-        "`[1, 2]`", "`(1 2)`", "`{{aGk=}}`", "<<1, 2>>", "UTCNOW()", "TXID()",
+        "a",
+        "b",
+        "x",
+        "l",
+        "t",
+        "p.a",
+        "p.l[0]",
+        "p.l[1].c",
+        "p.*",
+        "?",
+        "1",
+        "0",
+        "-7",
+        "2.5",
+        "1e0",
+        "'x'",
+        "'%'",
+        "''",
+        "null",
+        "missing",
+        "true",
+        "`2020-01-01T`",
+        "`{c: 2}`",
+        "`[1, 2]`",
+        "`(1 2)`",
+        "`{{aGk=}}`",
+        "<<1, 2>>",
+        "UTCNOW()",
+        "TXID()",
         "99999999999999999999999999999",
     ])
     .prop_map(str::to_string);
@@ -407,36 +677,63 @@ fn expression() -> impl Strategy<Value = String> {
             "+", "-", "*", "/", "%", "=", "<>", "<", ">", "<=", ">=", "AND", "OR", "||", "LIKE",
         ]);
         let func = proptest::sample::select(vec![
-            "UPPER", "LOWER", "CHAR_LENGTH", "SIZE", "EXISTS", "COALESCE", "TRIM", "COUNT",
-            "SUM", "MIN", "MAX", "AVG",
+            "UPPER",
+            "LOWER",
+            "CHAR_LENGTH",
+            "SIZE",
+            "EXISTS",
+            "COALESCE",
+            "TRIM",
+            "COUNT",
+            "SUM",
+            "MIN",
+            "MAX",
+            "AVG",
         ]);
         let date = proptest::sample::select(vec!["DATE_ADD", "DATE_DIFF"]);
-        let ty = proptest::sample::select(vec!["int", "decimal", "string", "symbol", "list", "bool", "timestamp", "blob", "struct", "float"]);
+        let ty = proptest::sample::select(vec![
+            "int",
+            "decimal",
+            "string",
+            "symbol",
+            "list",
+            "bool",
+            "timestamp",
+            "blob",
+            "struct",
+            "float",
+        ]);
         prop_oneof![
             (inner.clone(), bin, inner.clone()).prop_map(|(l, o, r)| format!("({l} {o} {r})")),
             (func, inner.clone()).prop_map(|(f, a)| format!("{f}({a})")),
-            (date, inner.clone(), inner.clone()).prop_map(|(f, a, b)| format!("{f}(day, {a}, {b})")),
+            (date, inner.clone(), inner.clone())
+                .prop_map(|(f, a, b)| format!("{f}(day, {a}, {b})")),
             (inner.clone(), ty).prop_map(|(a, t)| format!("CAST({a} AS {t})")),
             inner.clone().prop_map(|a| format!("NOT {a}")),
             inner.clone().prop_map(|a| format!("{a} IS NULL")),
             inner.clone().prop_map(|a| format!("{a} IS MISSING")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("[{a}, {b}]")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{{'k': {a}, 'm': {b}}}")),
-            (inner.clone(), inner.clone(), inner.clone()).prop_map(|(a, b, c)| format!("{a} IN ({b}, {c})")),
-            (inner.clone(), inner.clone(), inner.clone()).prop_map(|(a, b, c)| format!("{a} BETWEEN {b} AND {c}")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(a, b, c)| format!("{a} IN ({b}, {c})")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(a, b, c)| format!("{a} BETWEEN {b} AND {c}")),
             (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("SUBSTRING({a}, {b})")),
             inner.prop_map(|a| format!("(SELECT VALUE {a} FROM T AS q)")),
         ]
     })
 }
 
-fn generated_statement() -> impl Strategy<Value = (String, usize)> {
+pub(crate) fn generated_statement() -> impl Strategy<Value = (String, usize)> {
     let e = expression;
     prop_oneof![
         (e(), e()).prop_map(|(a, w)| format!("SELECT {a} FROM T AS p WHERE {w}")),
-        (e(), e()).prop_map(|(a, w)| format!("SELECT VALUE {a} FROM T AS p, p.l AS y AT i WHERE {w}")),
-        (e(), e()).prop_map(|(a, w)| format!("SELECT {a} AS r, COUNT(*) FROM T AS p BY pid WHERE pid = {w}")),
-        e().prop_map(|w| format!("SELECT * FROM T AS p WHERE {w} ORDER BY p.a DESC, p.b")),
+        (e(), e())
+            .prop_map(|(a, w)| format!("SELECT VALUE {a} FROM T AS p, p.l AS y AT i WHERE {w}")),
+        (e(), e()).prop_map(|(a, w)| format!(
+            "SELECT {a} AS r, COUNT(*) FROM T AS p BY pid WHERE pid = {w}"
+        )),
+        e().prop_map(|w| format!("SELECT p.a, p.b AS c FROM T AS p WHERE {w}")),
         (e(), e()).prop_map(|(a, w)| format!("UPDATE T AS p SET p.a = {a} WHERE {w}")),
         (e(), e()).prop_map(|(a, w)| format!("UPDATE T AS p INSERT INTO p.l VALUE {a} WHERE {w}")),
         e().prop_map(|w| format!("UPDATE T AS p REMOVE p.l[0] WHERE {w}")),
@@ -464,7 +761,13 @@ fn random_statement_text_never_panics() {
         &[],
     )
     .unwrap();
-    let params = [ion("1"), ion("\"x\""), ion("{a: 1}"), ion("[1, 2]"), ion("null")];
+    let params = [
+        ion("1"),
+        ion("\"x\""),
+        ion("{a: 1}"),
+        ion("[1, 2]"),
+        ion("null"),
+    ];
     let ok = std::sync::atomic::AtomicUsize::new(0);
     let run = |text: &str, nparams: usize| {
         let tx = engine.start_transaction(&c.token).unwrap();
@@ -509,5 +812,55 @@ fn random_statement_text_never_panics() {
         .unwrap();
     eprintln!("{} random statements succeeded", ok.into_inner());
     // The fixture is intact: every statement was aborted.
-    assert_eq!(c.run("SELECT COUNT(*) FROM T", &[]).unwrap(), vec![ion("{_1: 3}")]);
+    assert_eq!(
+        c.run("SELECT COUNT(*) FROM T", &[]).unwrap(),
+        vec![ion("{_1: 3}")]
+    );
+}
+
+#[test]
+fn statement_length_index_and_session_limits() {
+    let engine = engine_with_table();
+    let c = Client::new(&engine, L);
+    let mut tx = c.begin().unwrap();
+    assert_bad_request(tx.exec("", &[]), None);
+    let long = format!("SELECT * FROM T WHERE a = '{}'", "x".repeat(100_000));
+    assert_bad_request(tx.exec(&long, &[]), None);
+    let just_fits = format!("SELECT * FROM T WHERE a = '{}'", "x".repeat(100_000 - 28));
+    assert_eq!(just_fits.chars().count(), 100_000);
+    tx.exec(&just_fits, &[]).unwrap();
+    tx.commit().unwrap();
+
+    // Five indexes per table, on one top-level field each, names up to 128 characters.
+    for f in ["a", "b", "c", "d", "e"] {
+        c.run(&format!("CREATE INDEX ON T ({f})"), &[]).unwrap();
+    }
+    assert_bad_request(c.run("CREATE INDEX ON T (f)", &[]), None);
+    c.run("CREATE TABLE U", &[]).unwrap();
+    c.run("CREATE INDEX ON U (a)", &[]).unwrap();
+    assert_bad_request(c.run("CREATE INDEX ON U (a)", &[]), None);
+    assert_bad_request(
+        c.run(&format!("CREATE INDEX ON U ({})", "n".repeat(129)), &[]),
+        None,
+    );
+    c.run(&format!("CREATE INDEX ON U ({})", "n".repeat(128)), &[])
+        .unwrap();
+    assert_bad_request(c.run("CREATE INDEX ON U (a.b)", &[]), None);
+
+    // Concurrent sessions per ledger.
+    let config = EngineConfig {
+        max_sessions_per_ledger: 2,
+        ..EngineConfig::default()
+    };
+    let engine = engine_with(config, L);
+    let s1 = engine.start_session(L).unwrap().session_token;
+    let s2 = engine.start_session(L).unwrap().session_token;
+    engine.start_transaction(&s1).unwrap();
+    engine.start_transaction(&s2).unwrap();
+    let s3 = engine.start_session(L).unwrap().session_token;
+    let e = engine.start_transaction(&s3).unwrap_err();
+    assert!(matches!(e, LedgerError::LimitExceeded(_)), "{e:?}");
+    assert_eq!(e.code(), "LimitExceededException");
+    engine.end_session(&s1).unwrap();
+    engine.start_transaction(&s3).unwrap();
 }

@@ -50,23 +50,40 @@ fn round_trip(c: &Client<'_>, text: &str) {
         .with_field("col", v.clone())
         .build()
         .into();
-    let ins = c.run("INSERT INTO T VALUE {'col': ?}", &[v.clone()]).unwrap();
+    let ins = c
+        .run("INSERT INTO T VALUE {'col': ?}", std::slice::from_ref(&v))
+        .unwrap();
     assert_eq!(ins.len(), 1, "{text}");
     let rows = if v.is_null() {
         c.run("SELECT * FROM T WHERE col IS NULL", &[]).unwrap()
     } else {
-        c.run("SELECT * FROM T WHERE col = ?", &[v.clone()]).unwrap()
+        c.run("SELECT * FROM T WHERE col = ?", std::slice::from_ref(&v))
+            .unwrap()
     };
-    assert_eq!(rows.len(), 1, "{text}: read back one document, got {rows:?}");
+    assert_eq!(
+        rows.len(),
+        1,
+        "{text}: read back one document, got {rows:?}"
+    );
     assert_ion_eq(&rows[0], &doc);
     let back = field(&rows[0], "col");
     assert_eq!(back.ion_type(), v.ion_type(), "{text}: Ion type kept");
     assert_eq!(
-        back.annotations().iter().map(|a| a.text().unwrap_or("").to_string()).collect::<Vec<_>>(),
-        v.annotations().iter().map(|a| a.text().unwrap_or("").to_string()).collect::<Vec<_>>(),
+        back.annotations()
+            .iter()
+            .map(|a| a.text().unwrap_or("").to_string())
+            .collect::<Vec<_>>(),
+        v.annotations()
+            .iter()
+            .map(|a| a.text().unwrap_or("").to_string())
+            .collect::<Vec<_>>(),
         "{text}: annotations kept"
     );
-    assert_eq!(qldb_ion::ion_hash(back), qldb_ion::ion_hash(&v), "{text}: same Ion hash");
+    assert_eq!(
+        qldb_ion::ion_hash(back),
+        qldb_ion::ion_hash(&v),
+        "{text}: same Ion hash"
+    );
     // The stored value also round-trips through the committed view and a projection.
     let projected = c.run("SELECT VALUE col FROM T", &[]).unwrap();
     assert_eq!(projected.len(), 1);
@@ -99,17 +116,25 @@ fn round_trip_set_annotated() {
 fn typed_nulls_are_not_equal_to_anything() {
     let (engine, _) = setup();
     let c = Client::new(&engine, L);
-    c.run("INSERT INTO T VALUE {'col': ?}", &[ion("null.int")]).unwrap();
+    c.run("INSERT INTO T VALUE {'col': ?}", &[ion("null.int")])
+        .unwrap();
     // `null = null` is null in PartiQL: an equality lookup finds nothing; IS NULL finds it.
     assert!(c
         .run("SELECT * FROM T WHERE col = ?", &[ion("null.int")])
         .unwrap()
         .is_empty());
     assert_eq!(
-        c.run("SELECT * FROM T WHERE col IS NOT NULL", &[]).unwrap().len(),
+        c.run("SELECT * FROM T WHERE col IS NOT NULL", &[])
+            .unwrap()
+            .len(),
         0
     );
-    assert_eq!(c.run("SELECT * FROM T WHERE col IS NULL", &[]).unwrap().len(), 1);
+    assert_eq!(
+        c.run("SELECT * FROM T WHERE col IS NULL", &[])
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -117,12 +142,21 @@ fn big_ints_round_trip_and_compare() {
     let (engine, _) = setup();
     let c = Client::new(&engine, L);
     let big = "1267650600228229401496703205376"; // 2^100
-    for text in [big, &format!("-{big}"), "9223372036854775808", "-9223372036854775809"] {
+    for text in [
+        big,
+        &format!("-{big}"),
+        "9223372036854775808",
+        "-9223372036854775809",
+    ] {
         round_trip(&c, text);
     }
-    c.run("INSERT INTO T VALUE {'col': ?}", &[ion(big)]).unwrap();
+    c.run("INSERT INTO T VALUE {'col': ?}", &[ion(big)])
+        .unwrap();
     let rows = c
-        .run("SELECT VALUE col + 1 FROM T WHERE col > ?", &[ion("9223372036854775807")])
+        .run(
+            "SELECT VALUE col + 1 FROM T WHERE col > ?",
+            &[ion("9223372036854775807")],
+        )
         .unwrap();
     assert_eq!(rows, vec![ion("1267650600228229401496703205377")]);
 }
@@ -131,12 +165,22 @@ fn big_ints_round_trip_and_compare() {
 fn decimal_precision_is_kept() {
     let (engine, _) = setup();
     let c = Client::new(&engine, L);
-    for text in ["1.10", "1.1", "1.100", "0.0", "-0.0", "1d3", "1.23456789012345678901234567890123456789"] {
+    for text in [
+        "1.10",
+        "1.1",
+        "1.100",
+        "0.0",
+        "-0.0",
+        "1d3",
+        "1.23456789012345678901234567890123456789",
+    ] {
         round_trip(&c, text);
     }
     c.run("INSERT INTO T VALUE {'col': 1.10}", &[]).unwrap();
     // Found by value, returned with its own precision.
-    let rows = c.run("SELECT VALUE col FROM T WHERE col = 1.1", &[]).unwrap();
+    let rows = c
+        .run("SELECT VALUE col FROM T WHERE col = 1.1", &[])
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_ion_eq(&rows[0], &ion("1.10"));
     assert_eq!(rows[0].to_string(), "1.10");
@@ -161,14 +205,20 @@ fn timestamp_offsets_and_precision_are_kept() {
     }
     c.txn(|t| {
         for (k, text) in variants.iter().enumerate() {
-            t.exec("INSERT INTO T VALUE {'k': ?, 't': ?}", &[Element::int(k as i64), ion(text)])?;
+            t.exec(
+                "INSERT INTO T VALUE {'k': ?, 't': ?}",
+                &[Element::int(k as i64), ion(text)],
+            )?;
         }
         Ok(())
     })
     .unwrap();
     for (k, text) in variants.iter().enumerate() {
         let rows = c
-            .run("SELECT VALUE t FROM T WHERE k = ?", &[Element::int(k as i64)])
+            .run(
+                "SELECT VALUE t FROM T WHERE k = ?",
+                &[Element::int(k as i64)],
+            )
             .unwrap();
         assert_eq!(rows.len(), 1);
         assert_ion_eq(&rows[0], &ion(text));
@@ -184,8 +234,11 @@ fn timestamp_offsets_and_precision_are_kept() {
 fn symbol_and_string_stay_distinct() {
     let (engine, _) = setup();
     let c = Client::new(&engine, L);
-    c.run("INSERT INTO T << {'k': 1, 'v': ?}, {'k': 2, 'v': ?} >>", &[ion("abc"), ion("\"abc\"")])
-        .unwrap();
+    c.run(
+        "INSERT INTO T << {'k': 1, 'v': ?}, {'k': 2, 'v': ?} >>",
+        &[ion("abc"), ion("\"abc\"")],
+    )
+    .unwrap();
     let sym = c.run("SELECT VALUE v FROM T WHERE k = 1", &[]).unwrap();
     let string = c.run("SELECT VALUE v FROM T WHERE k = 2", &[]).unwrap();
     assert_eq!(sym[0].ion_type(), IonType::Symbol);
@@ -200,8 +253,11 @@ fn symbol_and_string_stay_distinct() {
         ("1", "1."),
     ] {
         c.run("DELETE FROM T", &[]).unwrap();
-        c.run("INSERT INTO T << {'k': 1, 'v': ?}, {'k': 2, 'v': ?} >>", &[ion(a), ion(b)])
-            .unwrap();
+        c.run(
+            "INSERT INTO T << {'k': 1, 'v': ?}, {'k': 2, 'v': ?} >>",
+            &[ion(a), ion(b)],
+        )
+        .unwrap();
         let ra = c.run("SELECT VALUE v FROM T WHERE k = 1", &[]).unwrap();
         let rb = c.run("SELECT VALUE v FROM T WHERE k = 2", &[]).unwrap();
         assert_ion_eq(&ra[0], &ion(a));
@@ -214,7 +270,8 @@ fn documents_with_top_level_annotations_round_trip() {
     let (engine, _) = setup();
     let c = Client::new(&engine, L);
     let doc = ion("tag::other::{a: 1, nested: inner::{b: sym::c}}");
-    c.run("INSERT INTO T ?", std::slice::from_ref(&doc)).unwrap();
+    c.run("INSERT INTO T ?", std::slice::from_ref(&doc))
+        .unwrap();
     let rows = c.run("SELECT * FROM T", &[]).unwrap();
     assert_eq!(rows.len(), 1);
     assert_ion_eq(&rows[0], &doc);
@@ -225,7 +282,10 @@ fn documents_with_top_level_annotations_round_trip() {
     assert_ion_eq(field(&committed[0], "data"), &doc);
     let meta = field(&committed[0], "metadata");
     let expected_hash = qldb_ion::dot(&qldb_ion::ion_hash(&doc), &qldb_ion::ion_hash(meta));
-    assert_eq!(field(&committed[0], "hash").as_blob().unwrap(), &expected_hash[..]);
+    assert_eq!(
+        field(&committed[0], "hash").as_blob().unwrap(),
+        &expected_hash[..]
+    );
 }
 
 #[test]
@@ -255,7 +315,8 @@ fn utcnow_and_txid_in_insert() {
     // Also in UPDATE … SET and SELECT.
     let mut tx = c.begin().unwrap();
     let id2 = tx.id.clone();
-    tx.exec("UPDATE T SET x = TXID(), u = UTCNOW()", &[]).unwrap();
+    tx.exec("UPDATE T SET x = TXID(), u = UTCNOW()", &[])
+        .unwrap();
     let got = tx.exec("SELECT VALUE TXID() FROM << 0 >>", &[]).unwrap();
     assert_eq!(got, vec![Element::string(id2.as_str())]);
     tx.commit().unwrap();

@@ -3,10 +3,11 @@
 mod support;
 
 mod basics;
-mod occ;
 mod concurrency;
 mod crash;
-mod model;
-mod ion_types;
-mod views;
 mod errors;
+mod ion_types;
+mod model;
+mod occ;
+mod proofs;
+mod views;

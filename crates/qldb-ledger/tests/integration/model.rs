@@ -43,7 +43,10 @@ const DOMAIN: &[(&str, Class)] = &[
     ("25e-1", Class::Num(250)),
     ("-3", Class::Num(-300)),
     ("-3.000", Class::Num(-300)),
-    ("123456789012345678901234567", Class::Num(12345678901234567890123456700)),
+    (
+        "123456789012345678901234567",
+        Class::Num(12345678901234567890123456700),
+    ),
     ("\"a\"", Class::Text("a")),
     ("a", Class::Text("a")),
     ("\"b\"", Class::Text("b")),
@@ -170,7 +173,12 @@ fn case() -> impl Strategy<Value = Case> {
     )
         .prop_map(|(ops, commit)| TxnPlan { ops, commit });
     (
-        prop_oneof![Just(None), Just(Some("f")), Just(Some("g")), Just(Some("id"))],
+        prop_oneof![
+            Just(None),
+            Just(Some("f")),
+            Just(Some("g")),
+            Just(Some("id"))
+        ],
         proptest::collection::vec(txn, 1..10),
     )
         .prop_map(|(index, txns)| Case { index, txns })
@@ -334,7 +342,11 @@ fn run_case(case: &Case) {
                 }
                 Op::Count => {
                     let rows = tx.exec("SELECT COUNT(*) FROM T", &[]).unwrap();
-                    assert_eq!(rows, vec![ion(&format!("{{_1: {}}}", working.len()))], "{what}");
+                    assert_eq!(
+                        rows,
+                        vec![ion(&format!("{{_1: {}}}", working.len()))],
+                        "{what}"
+                    );
                 }
             }
             check_table(&mut tx, &working, &format!("table after {what}"));
@@ -346,7 +358,11 @@ fn run_case(case: &Case) {
             engine.abort_transaction(&c.token).unwrap();
         }
         let mut tx = c.begin().unwrap();
-        check_table(&mut tx, &committed, &format!("committed table after txn {ti}"));
+        check_table(
+            &mut tx,
+            &committed,
+            &format!("committed table after txn {ti}"),
+        );
         tx.commit().unwrap();
     }
     engine.ledger(L).unwrap().verify().unwrap();
@@ -395,7 +411,10 @@ fn equality_domain_scan_and_index_agree() {
         expected.sort_by_key(|e| e.as_i64());
         for table in ["S", "I"] {
             let mut got = c
-                .run(&format!("SELECT VALUE i FROM {table} WHERE f = ?"), &[ion(v)])
+                .run(
+                    &format!("SELECT VALUE i FROM {table} WHERE f = ?"),
+                    &[ion(v)],
+                )
                 .unwrap();
             got.sort_by_key(|e| e.as_i64());
             assert_eq!(got, expected, "{table}: f = {v} (value {i})");
@@ -419,6 +438,10 @@ fn index_created_in_the_same_transaction_finds_committed_documents() {
     rows.sort_by_key(|e| e.to_string());
     assert_eq!(rows, vec![ion("\"new\""), ion("\"old\"")]);
     let updated = tx.exec("UPDATE T SET g = 1 WHERE f = 2", &[]).unwrap();
-    assert_eq!(updated.len(), 1, "UPDATE through the new index finds the committed document");
+    assert_eq!(
+        updated.len(),
+        1,
+        "UPDATE through the new index finds the committed document"
+    );
     tx.commit().unwrap();
 }

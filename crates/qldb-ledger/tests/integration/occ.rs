@@ -12,7 +12,10 @@ fn assert_occ<T: std::fmt::Debug>(r: Result<T, LedgerError>, what: &str) {
     match r {
         Err(e @ LedgerError::OccConflict(_)) => {
             assert_eq!(e.code(), "OccConflictException", "{what}");
-            assert!(!e.message().is_empty(), "{what}: OCC errors carry a message");
+            assert!(
+                !e.message().is_empty(),
+                "{what}: OCC errors carry a message"
+            );
         }
         other => panic!("{what}: expected OccConflictException, got {other:?}"),
     }
@@ -33,8 +36,11 @@ fn indexed_table(engine: &Engine) {
     let c = Client::new(engine, L);
     c.run("CREATE TABLE K", &[]).unwrap();
     c.run("CREATE INDEX ON K (k)", &[]).unwrap();
-    c.run("INSERT INTO K << {'k': 'a', 'v': 0}, {'k': 'b', 'v': 0} >>", &[])
-        .unwrap();
+    c.run(
+        "INSERT INTO K << {'k': 'a', 'v': 0}, {'k': 'b', 'v': 0} >>",
+        &[],
+    )
+    .unwrap();
 }
 
 #[test]
@@ -50,7 +56,11 @@ fn read_only_scan_conflicts_with_a_later_committed_update() {
     b.run("UPDATE T SET v = 1 WHERE id = 1", &[]).unwrap();
     let tip_before = tip_seq(&engine, L);
     assert_occ(ta.commit(), "read-only scan then concurrent update");
-    assert_eq!(tip_seq(&engine, L), tip_before, "a failed commit writes no block");
+    assert_eq!(
+        tip_seq(&engine, L),
+        tip_before,
+        "a failed commit writes no block"
+    );
 
     // The OCC failure closed the transaction: the session takes a new one at once.
     let again = engine.commit_transaction(&a.token, "AAAAAAAAAAAAAAAAAAAAAA", &[0; 32]);
@@ -175,15 +185,20 @@ fn disjoint_indexed_point_reads_and_writes_do_not_conflict() {
     let mut ta = a.begin().unwrap();
     ta.exec("SELECT VALUE v FROM K WHERE k = 'a'", &[]).unwrap();
     b.run("UPDATE K SET v = 3 WHERE k = 'a'", &[]).unwrap();
-    assert_occ(ta.commit(), "indexed read of a key another transaction wrote");
+    assert_occ(
+        ta.commit(),
+        "indexed read of a key another transaction wrote",
+    );
 
     // IN (…) on the indexed field reads only the listed keys.
     let mut ta = a.begin().unwrap();
-    ta.exec("SELECT * FROM K WHERE k IN ('a', 'zz')", &[]).unwrap();
+    ta.exec("SELECT * FROM K WHERE k IN ('a', 'zz')", &[])
+        .unwrap();
     b.run("UPDATE K SET v = 4 WHERE k = 'b'", &[]).unwrap();
     ta.commit().unwrap();
     let mut ta = a.begin().unwrap();
-    ta.exec("SELECT * FROM K WHERE k IN ('a', 'zz')", &[]).unwrap();
+    ta.exec("SELECT * FROM K WHERE k IN ('a', 'zz')", &[])
+        .unwrap();
     b.run("INSERT INTO K VALUE {'k': 'zz'}", &[]).unwrap();
     assert_occ(ta.commit(), "IN probe vs. insert of a listed key");
 }
@@ -209,10 +224,12 @@ fn phantom_insert_after_indexed_miss_lets_exactly_one_commit() {
         .unwrap();
     ta.commit().unwrap();
     assert_occ(tb.commit(), "second insert of a key both probed");
-    let rows = a
-        .run("SELECT VALUE who FROM K WHERE k = 'x'", &[])
-        .unwrap();
-    assert_eq!(rows, vec![ion("\"a\"")], "exactly one document with k = 'x'");
+    let rows = a.run("SELECT VALUE who FROM K WHERE k = 'x'", &[]).unwrap();
+    assert_eq!(
+        rows,
+        vec![ion("\"a\"")],
+        "exactly one document with k = 'x'"
+    );
 
     // A probe of one key is not disturbed by a concurrent insert of another key.
     let mut ta = a.begin().unwrap();
@@ -267,7 +284,10 @@ fn by_id_lookups_conflict_only_on_the_same_document() {
     tb.exec(write, &[id(0)]).unwrap();
     tb.commit().unwrap();
     ta.exec(write, &[id(0)]).unwrap();
-    assert_occ(ta.commit(), "BY id read of a document another transaction wrote");
+    assert_occ(
+        ta.commit(),
+        "BY id read of a document another transaction wrote",
+    );
     let mut ns = c.run("SELECT VALUE n FROM D", &[]).unwrap();
     ns.sort_by_key(|e| e.as_i64());
     assert_eq!(ns, vec![ion("12"), ion("21")]);
@@ -281,8 +301,11 @@ fn three_concurrent_scan_then_update_transactions_conflict() {
     let mut txs: Vec<Tx> = clients.iter().map(|c| c.begin().unwrap()).collect();
     for (i, t) in txs.iter_mut().enumerate() {
         assert_eq!(t.exec("SELECT * FROM T", &[]).unwrap().len(), 3);
-        t.exec("UPDATE T SET v = v + 1 WHERE id = ?", &[Element::int(i as i64)])
-            .unwrap();
+        t.exec(
+            "UPDATE T SET v = v + 1 WHERE id = ?",
+            &[Element::int(i as i64)],
+        )
+        .unwrap();
     }
     let outcomes: Vec<bool> = txs
         .into_iter()
@@ -294,11 +317,12 @@ fn three_concurrent_scan_then_update_transactions_conflict() {
         .collect();
     assert!(outcomes[0], "the first committer wins");
     let conflicts = outcomes.iter().filter(|ok| !**ok).count();
-    assert!(conflicts >= 1, "at least one OCC conflict, got {outcomes:?}");
+    assert!(
+        conflicts >= 1,
+        "at least one OCC conflict, got {outcomes:?}"
+    );
     // Only the committed increments are visible.
-    let total = clients[0]
-        .run("SELECT VALUE SUM(v) FROM T", &[])
-        .unwrap();
+    let total = clients[0].run("SELECT VALUE SUM(v) FROM T", &[]).unwrap();
     assert_eq!(total, vec![Element::int((3 - conflicts) as i64)]);
 }
 
@@ -327,7 +351,10 @@ fn every_commit_adds_one_block_read_only_included() {
     let engine = memory_engine(L);
     let c = Client::new(&engine, L);
     let (_, genesis) = engine.get_digest(L).unwrap();
-    assert_eq!(genesis.sequence_no, 0, "a new ledger has its genesis block only");
+    assert_eq!(
+        genesis.sequence_no, 0,
+        "a new ledger has its genesis block only"
+    );
 
     let mut expected = genesis.sequence_no;
     let mut step = |what: &str, f: &dyn Fn()| {
@@ -373,5 +400,34 @@ fn every_commit_adds_one_block_read_only_included() {
         engine.ledger(L).unwrap().verify().unwrap().blocks,
         before + 1,
         "blocks 0..=tip"
+    );
+}
+
+#[test]
+fn dml_conflicts_with_a_concurrent_drop_of_its_table() {
+    let engine = memory_engine(L);
+    table_with_docs(&engine, 1);
+    let a = Client::new(&engine, L);
+    let b = Client::new(&engine, L);
+    let mut ta = a.begin().unwrap();
+    ta.exec("INSERT INTO T VALUE {'id': 9}", &[]).unwrap();
+    b.run("DROP TABLE T", &[]).unwrap();
+    assert_occ(ta.commit(), "insert into a table dropped meanwhile");
+    let hist = a
+        .run(
+            "SELECT VALUE tableId FROM information_schema.user_tables WHERE name = 'T'",
+            &[],
+        )
+        .unwrap();
+    let rows = a
+        .run(
+            &format!("SELECT * FROM history('{}')", hist[0].as_text().unwrap()),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        rows.len(),
+        1,
+        "the dropped table got no revision from the failed insert"
     );
 }

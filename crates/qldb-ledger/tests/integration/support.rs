@@ -11,7 +11,9 @@ pub fn ion(text: &str) -> Element {
 
 pub fn memory_engine(ledger: &str) -> Engine {
     let engine = Engine::memory(EngineConfig::default());
-    engine.create_ledger(CreateLedgerRequest::new(ledger)).unwrap();
+    engine
+        .create_ledger(CreateLedgerRequest::new(ledger))
+        .unwrap();
     engine
 }
 
@@ -78,7 +80,11 @@ impl Tx<'_, '_> {
         let mut page = first.page.clone();
         loop {
             for v in &page.values {
-                assert_eq!(&v[..4], &[0xE0, 0x01, 0x00, 0xEA], "every value is a full Ion binary stream");
+                assert_eq!(
+                    &v[..4],
+                    &[0xE0, 0x01, 0x00, 0xEA],
+                    "every value is a full Ion binary stream"
+                );
                 values.push(Element::read_one(v).expect("one Ion value per holder"));
             }
             match &page.next_page_token {

@@ -45,8 +45,12 @@ impl HttpResponse {
     /// `(status, __type, Message)` of an error response, checking the error shape.
     pub fn error(&self) -> (u16, String, String) {
         let v = self.json();
-        let code = v["__type"].as_str().unwrap_or_else(|| panic!("no __type: {v}"));
-        let message = v["Message"].as_str().unwrap_or_else(|| panic!("no Message: {v}"));
+        let code = v["__type"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no __type: {v}"));
+        let message = v["Message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no Message: {v}"));
         assert_eq!(
             self.header("X-Amzn-ErrorType"),
             Some(code),
@@ -296,7 +300,9 @@ impl Session {
         ))?;
         let result = first["ExecuteStatement"].clone();
         let mut rows = page_values(&result["FirstPage"]);
-        let mut next = result["FirstPage"]["NextPageToken"].as_str().map(str::to_string);
+        let mut next = result["FirstPage"]["NextPageToken"]
+            .as_str()
+            .map(str::to_string);
         while let Some(token) = next {
             let v = Self::ok(self.command(
                 "FetchPage",
@@ -316,7 +322,11 @@ impl Session {
             json!({"TransactionId": txn.id, "CommitDigest": digest}),
         ))?;
         let c = &v["CommitTransaction"];
-        assert_eq!(c["CommitDigest"].as_str(), Some(digest.as_str()), "digest echoed");
+        assert_eq!(
+            c["CommitDigest"].as_str(),
+            Some(digest.as_str()),
+            "digest echoed"
+        );
         assert_eq!(c["TransactionId"].as_str(), Some(txn.id.as_str()));
         Ok(v)
     }

@@ -1,0 +1,286 @@
+//! The synchronous facade, for callers that are plain threads (the Python binding: a lambda
+//! holding the GIL). One async implementation, two entry points: [`SyncDriver`] runs the same
+//! retry steps as [`Driver::execute_with`] but waits for each of them with [`wait`] and calls
+//! the body **on the calling thread, outside any runtime**, so the body may block, call back
+//! into Python, or use the blocking [`SyncTransaction`] / [`SyncCursor`] methods, which wait
+//! the same way.
+//!
+//! **Runtime.** One process-wide multi-thread tokio runtime, created on first use
+//! ([`runtime`]). After `fork()` the child has none of the parent's runtime threads; the
+//! runtime remembers the pid that created it and a child builds a fresh one (the parent's is
+//! leaked, never dropped: dropping it would try to join threads that do not exist). Drivers
+//! and transports made before a fork should not be used after it in the child.
+//!
+//! **Waiting.** [`wait`] runs a future to completion from a non-runtime thread with
+//! `Runtime::block_on`; called on a worker of a multi-thread runtime it uses `block_in_place`.
+//! [`wait_interruptible`] also polls a check (e.g. Python's `check_signals`) every tick, so
+//! Ctrl-C can end a long wait, as datafusion-python's `wait_for_future` does. The Python layer
+//! releases the GIL around these waits and re-acquires it inside the body and the check.
+
+use crate::cursor::{BufferedResult, Cursor, CursorStats};
+use crate::driver::{Driver, DriverConfig, ExecuteOptions, Execution, Runner};
+use crate::error::{BodyError, DriverError, ExecuteError};
+use crate::param::IonParam;
+use crate::transaction::Transaction;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
+
+/// The process-wide runtime, created lazily and re-created in a forked child.
+pub fn runtime() -> Arc<Runtime> {
+    static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = RUNTIME.lock();
+    if let Some((owner, rt)) = slot.as_ref() {
+        if *owner == pid {
+            return rt.clone();
+        }
+    }
+    if let Some(stale) = slot.take() {
+        // Created by the parent before a fork: its threads do not exist here.
+        std::mem::forget(stale);
+        tracing::debug!("runtime re-created after fork");
+    }
+    let rt = Arc::new(
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("qldb-driver")
+            .build()
+            .expect("cannot start the tokio runtime"),
+    );
+    *slot = Some((pid, rt.clone()));
+    rt
+}
+
+/// Runs `fut` to completion, blocking the calling thread.
+///
+/// From a plain thread it uses the process-wide runtime. From a worker of a multi-thread
+/// runtime it uses that runtime inside `block_in_place`. From a current-thread runtime it
+/// panics (blocking there would deadlock): use the async API there.
+pub fn wait<F: Future>(fut: F) -> F::Output {
+    match Handle::try_current() {
+        Ok(handle) => match handle.runtime_flavor() {
+            RuntimeFlavor::CurrentThread => {
+                panic!("the qldb-driver sync API cannot be used inside a current-thread tokio runtime; use the async API")
+            }
+            _ => tokio::task::block_in_place(|| handle.block_on(fut)),
+        },
+        Err(_) => runtime().block_on(fut),
+    }
+}
+
+/// The tick of [`wait_interruptible`] (datafusion-python uses 50 ms too).
+pub const INTERRUPT_TICK: Duration = Duration::from_millis(50);
+
+/// [`wait`], but calls `check` every `tick` while waiting; its error abandons the future
+/// (dropping it) and is returned.
+pub fn wait_interruptible<F: Future, E>(
+    fut: F,
+    tick: Duration,
+    check: &dyn Fn() -> Result<(), E>,
+) -> Result<F::Output, E> {
+    wait(async {
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                v = &mut fut => return Ok(v),
+                _ = tokio::time::sleep(tick) => check()?,
+            }
+        }
+    })
+}
+
+fn wait_opt<F: Future, E>(
+    fut: F,
+    interrupt: Option<&dyn Fn() -> Result<(), E>>,
+) -> Result<F::Output, E> {
+    match interrupt {
+        Some(check) => wait_interruptible(fut, INTERRUPT_TICK, check),
+        None => Ok(wait(fut)),
+    }
+}
+
+/// The blocking driver. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SyncDriver {
+    driver: Driver,
+}
+
+impl SyncDriver {
+    pub fn new(driver: Driver) -> SyncDriver {
+        SyncDriver { driver }
+    }
+
+    /// Connects (see [`crate::endpoint`]) and builds a driver, blocking.
+    pub fn connect(
+        options: &crate::endpoint::ConnectOptions,
+        config: DriverConfig,
+    ) -> Result<SyncDriver, DriverError> {
+        wait(Driver::connect(options, config)).map(SyncDriver::new)
+    }
+
+    /// The async driver underneath.
+    pub fn driver(&self) -> &Driver {
+        &self.driver
+    }
+
+    /// Runs `body` in a transaction with retries, on the calling thread (see the module docs).
+    pub fn execute<T, E, F>(&self, body: F) -> Result<T, ExecuteError<E>>
+    where
+        F: FnMut(&SyncTransaction) -> Result<T, BodyError<E>>,
+    {
+        self.execute_with(&ExecuteOptions::default(), None, body)
+            .result
+    }
+
+    /// [`SyncDriver::execute`] with options, an optional interrupt check (polled every 50 ms
+    /// while the driver waits; its error ends the execution as `ExecuteError::User`, the
+    /// session in flight is discarded) and the attempt log.
+    pub fn execute_with<T, E, F>(
+        &self,
+        options: &ExecuteOptions,
+        interrupt: Option<&dyn Fn() -> Result<(), E>>,
+        mut body: F,
+    ) -> Execution<T, E>
+    where
+        F: FnMut(&SyncTransaction) -> Result<T, BodyError<E>>,
+    {
+        let mut runner = Runner::new(&self.driver.inner, options);
+        let result = loop {
+            let step = match wait_opt(runner.begin::<E>(), interrupt) {
+                Err(interrupted) => break Err(ExecuteError::User(interrupted)),
+                Ok(Ok(txn)) => {
+                    let handle = SyncTransaction { txn: txn.clone() };
+                    let outcome = body(&handle);
+                    match wait_opt(runner.finish(txn, outcome), interrupt) {
+                        Err(interrupted) => break Err(ExecuteError::User(interrupted)),
+                        Ok(Ok(v)) => break Ok(v),
+                        Ok(Err(step)) => step,
+                    }
+                }
+                Ok(Err(step)) => step,
+            };
+            match runner.step(step) {
+                Ok(None) => {}
+                Ok(Some(sleep)) => {
+                    if let Err(interrupted) =
+                        wait_opt(async move { tokio::time::sleep(sleep).await }, interrupt)
+                    {
+                        break Err(ExecuteError::User(interrupted));
+                    }
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        Execution {
+            result,
+            attempts: runner.into_records(),
+        }
+    }
+
+    /// pyqldb's `list_tables()` (Ion strings).
+    pub fn list_tables(&self) -> Result<BufferedResult, DriverError> {
+        wait(self.driver.list_tables())
+    }
+
+    /// Closes the driver (see [`Driver::close`]).
+    pub fn close(&self) {
+        wait(self.driver.close())
+    }
+}
+
+/// The blocking view of a [`Transaction`]: what a synchronous body (pyqldb's `Executor`)
+/// uses. Cheap to clone; `'static`, so it can be stored in a Python object.
+#[derive(Clone, Debug)]
+pub struct SyncTransaction {
+    txn: Transaction,
+}
+
+impl SyncTransaction {
+    /// The transaction id.
+    pub fn id(&self) -> &str {
+        self.txn.id()
+    }
+
+    /// The async handle.
+    pub fn transaction(&self) -> &Transaction {
+        &self.txn
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.txn.is_closed()
+    }
+
+    /// Executes a statement, blocking.
+    pub fn execute(
+        &self,
+        statement: &str,
+        parameters: Vec<IonParam>,
+    ) -> Result<SyncCursor, DriverError> {
+        wait(self.txn.execute(statement, parameters)).map(|cursor| SyncCursor { cursor })
+    }
+
+    /// Executes a statement and reads its whole result, blocking.
+    pub fn execute_buffered(
+        &self,
+        statement: &str,
+        parameters: Vec<IonParam>,
+    ) -> Result<BufferedResult, DriverError> {
+        wait(self.txn.execute_buffered(statement, parameters))
+    }
+
+    /// pyqldb's `Executor.abort()`: the `LambdaAborted` error to return from the body.
+    pub fn abort(&self) -> DriverError {
+        self.txn.abort()
+    }
+}
+
+/// The blocking view of a [`Cursor`]; also an `Iterator` of values.
+#[derive(Debug)]
+pub struct SyncCursor {
+    cursor: Cursor,
+}
+
+impl SyncCursor {
+    /// The next value (a complete Ion binary stream), `None` at the end.
+    pub fn next_value(&mut self) -> Result<Option<Bytes>, DriverError> {
+        wait(self.cursor.next())
+    }
+
+    /// Reads every remaining value.
+    pub fn buffer_all(&mut self) -> Result<BufferedResult, DriverError> {
+        wait(self.cursor.buffer_all())
+    }
+
+    pub fn close(&mut self) {
+        self.cursor.close()
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.cursor.is_open()
+    }
+
+    pub fn stats(&self) -> CursorStats {
+        self.cursor.stats()
+    }
+
+    pub fn is_read_ahead(&self) -> bool {
+        self.cursor.is_read_ahead()
+    }
+
+    /// The async cursor.
+    pub fn into_inner(self) -> Cursor {
+        self.cursor
+    }
+}
+
+impl Iterator for SyncCursor {
+    type Item = Result<Bytes, DriverError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_value().transpose()
+    }
+}
