@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help test test-rust test-peer lint fmt demo bench clean
+.PHONY: help test test-rust test-peer test-compat lint fmt demo bench clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,6 +19,14 @@ test-peer: ## Original pyqldb 3.2.4 + boto3 against qldb-local (tests/peer, venv
 	$(CARGO) build -p qldb-server
 	bash scripts/peer-venv.sh
 	.peer-venv/bin/python -m pytest tests/peer -q
+
+test-compat: ## One pyqldb API suite (tests/compat): original 3.2.4, then ours over HTTP and embedded
+	$(CARGO) build -p qldb-server
+	bash scripts/peer-venv.sh
+	$(MAKE) develop
+	.peer-venv/bin/python -m pytest tests/compat -q --target peer --ignore-glob='tests/compat/test_v2_*.py'
+	.venv/bin/python -m pytest tests/compat -q --target ours-http
+	.venv/bin/python -m pytest tests/compat -q --target ours-embedded
 
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
