@@ -38,6 +38,18 @@ pub(crate) struct SourceRow<'a> {
     pub path: Option<Vec<Step>>,
 }
 
+impl<'a> SourceRow<'a> {
+    /// A full revision struct (committed view, history) of document `id`.
+    fn revision(rev: &crate::revision::Revision, id: &'a Arc<str>) -> SourceRow<'a> {
+        SourceRow {
+            value: Value::Owned(rev.to_element()),
+            at: None,
+            doc_id: Some(id),
+            path: None,
+        }
+    }
+}
+
 /// What a FROM expression names.
 pub(crate) enum SourceKind<'a> {
     Table(TableRef<'a>),
@@ -268,12 +280,7 @@ impl<'a> Ctx<'a> {
         if let Some(table) = t.committed {
             for (id, entry) in &table.docs {
                 if let (true, Some(rev)) = (entry.is_live(), entry.latest()) {
-                    rows.push(SourceRow {
-                        value: Value::Owned(rev.to_element()),
-                        at: None,
-                        doc_id: Some(id),
-                        path: None,
-                    });
+                    rows.push(SourceRow::revision(rev, id));
                 }
             }
         }
@@ -340,12 +347,7 @@ impl<'a> Ctx<'a> {
                     let in_window =
                         start.is_none_or(|s| active_to > s) && end.is_none_or(|e| active_from <= e);
                     if in_window {
-                        rows.push(SourceRow {
-                            value: Value::Owned(rev.to_element()),
-                            at: None,
-                            doc_id: Some(id),
-                            path: None,
-                        });
+                        rows.push(SourceRow::revision(rev, id));
                     }
                 }
             }
