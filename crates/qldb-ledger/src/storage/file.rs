@@ -6,11 +6,17 @@
 //! All integers are little-endian.
 //!
 //! ```text
-//! file   := header frame*
+//! file   := header frame* zero*
 //! header := magic "QLDBJRNL" (8 bytes) | version: u32 = 1 | reserved: u32 = 0        16 bytes
 //! frame  := magic "QREC" (4 bytes) | len: u32 | index: u64 | batch: u64 | crc: u32    28 bytes
 //!           payload (len bytes)
+//! zero   := 0x00                                    preallocated space, see "Preallocation"
 //! ```
+//!
+//! The *logical end* of the journal is the end of its last frame; the file may
+//! extend beyond it with zero bytes. A frame starts with a non-zero magic, so a
+//! zero tail never contained a frame: files written before preallocation existed
+//! (no zero tail) and files with one are both version 1.
 //!
 //! - `len`: payload length, at most [`MAX_RECORD_LEN`] (64 MiB). A larger value is
 //!   treated as damage, so a flipped length bit cannot make recovery allocate
@@ -34,9 +40,14 @@
 //! incomplete, lacks the magic, exceeds the length limit, fails its checksum or
 //! carries an unexpected index ends the valid prefix. What follows is either
 //!
+//! - only **zero bytes**: preallocated space (possibly with an interrupted write
+//!   into it that left nothing behind). It is kept as it is, without a warning,
+//!   and appends continue at the end of the valid prefix, not at the end of the
+//!   file; or
 //! - a **torn tail**: the last write was interrupted (crash, power loss) before
 //!   its `fdatasync` completed. Those records were never acknowledged, so they are
-//!   truncated away with a warning; or
+//!   truncated away with a warning, together with any preallocated space
+//!   behind them (the next write preallocates again); or
 //! - **real corruption** of acknowledged data. The rest of the file is searched
 //!   for any intact frame whose `batch` lies beyond the damaged record's index:
 //!   such a frame was written only after the damaged record had been made
@@ -59,18 +70,40 @@
 //! returns at once when the record is already durable. Otherwise, under the
 //! sync mutex, the caller either waits on a condvar while a leader is running,
 //! or becomes the leader: it takes the *whole* pending list (which stays readable
-//! as the in-flight batch), writes it with one positional write at the end of the
-//! file, `fdatasync`s, publishes the new durable count and wakes everyone. Woken
-//! callers that are covered return; the others elect the next leader, whose round
-//! carries everything appended meanwhile. So one `fdatasync` covers every record
-//! appended before its round started, and no lock that appends or reads need is
-//! held across the write or the `fdatasync`.
+//! as the in-flight batch), writes it with one positional write at the logical
+//! end of the journal, `fdatasync`s, publishes the new durable count and wakes
+//! everyone. Woken callers that are covered return; the others elect the next
+//! leader, whose round carries everything appended meanwhile. So one
+//! `fdatasync` covers every record appended before its round started, and no
+//! lock that appends or reads need is held across the write or the `fdatasync`.
 //!
-//! A failed write or `fdatasync` poisons the store: after a failed `fsync` the
-//! kernel may have dropped the dirty pages, so nothing written since the last good
-//! `fdatasync` can be trusted to be on disk. All later appends, and syncs of
-//! records that were not yet durable, fail with [`StorageError::Poisoned`]; reads
-//! keep working. Reopening the file recovers whatever did reach the disk.
+//! # Preallocation
+//!
+//! On ext4 (and most file systems) an `fdatasync` after a write that grows the
+//! file must also commit the new size and block allocation to the file-system
+//! journal; after an overwrite of allocated space it only flushes data, which is
+//! markedly cheaper. So the leader keeps the file ahead of the logical end: when
+//! a round's write would pass the end of the file, it first extends the file to
+//! a chunk boundary (chunks of 4 MiB, ending at least half a chunk beyond the
+//! write) by writing real zero bytes, and `fdatasync`s them; then it writes the
+//! batch over the zeros and `fdatasync`s as usual. (`set_len` would leave a
+//! sparse hole, whose blocks would still be allocated at write time.) The
+//! extension costs one large write and one `fdatasync` per chunk, amortised over
+//! the thousands of commits that fit into it. Only the leader extends, with no
+//! lock held that appends or reads need.
+//!
+//! Crash safety: the zeros are durable before any frame is written over them, and
+//! a crash during the extension leaves only zeros (or a shorter file) behind, both
+//! of which recovery reads as preallocated space.
+//!
+//! # Failures
+//!
+//! A failed write or `fdatasync`, of a batch or of an extension, poisons the
+//! store: after a failed `fsync` the kernel may have dropped the dirty pages, so
+//! nothing written since the last good `fdatasync` can be trusted to be on disk.
+//! All later appends, and syncs of records that were not yet durable, fail with
+//! [`StorageError::Poisoned`]; reads keep working. Reopening the file recovers
+//! whatever did reach the disk.
 //!
 //! One process, one `FileJournal` per file: `open` takes an exclusive advisory
 //! lock (`flock`) on the file and fails if another journal holds it.
@@ -98,6 +131,18 @@ const FRAME_MAGIC: [u8; 4] = *b"QREC";
 const FRAME_HEADER_LEN: usize = 28;
 /// Bytes `len | index | batch` of a frame header: the part covered by the CRC.
 const FRAME_CRC_FIELDS: Range<usize> = 4..24;
+
+/// Preallocation granularity: the file is extended to a multiple of this many
+/// bytes, at least half of it beyond the write that needs the space (see
+/// "Preallocation" in the module docs). Smaller in unit tests, which create
+/// many small journals.
+#[cfg(not(test))]
+const PREALLOC_CHUNK: u64 = 4 * 1024 * 1024;
+#[cfg(test)]
+const PREALLOC_CHUNK: u64 = 64 * 1024;
+
+/// Largest buffer of zeros written at once when extending the file.
+const ZERO_WRITE_MAX: u64 = 1024 * 1024;
 
 /// The leader keeps its concatenation buffer between rounds to avoid
 /// reallocating, but not beyond this size (one huge record should not pin
@@ -298,9 +343,10 @@ fn check_header(data: &[u8]) -> Result<HeaderState, String> {
 #[derive(Debug)]
 struct Scan {
     frames: Vec<Frame>,
-    /// Length of the valid prefix (header plus intact frames).
+    /// Length of the valid prefix (header plus intact frames): the logical end.
     valid_len: usize,
-    /// Why the bytes after `valid_len` (if any) are a torn tail.
+    /// Why the bytes after `valid_len` are a torn tail. `None` when there are
+    /// no such bytes or they are all zero (preallocated space).
     tail_defect: Option<FrameDefect>,
 }
 
@@ -328,6 +374,11 @@ fn scan(data: &[u8]) -> Result<Scan, String> {
             }
             Err(defect) => defect,
         };
+        if is_zero(&data[pos..]) {
+            // Preallocated space, never written (or written by an interrupted
+            // write of which nothing reached the disk).
+            break;
+        }
         if let Some((at, later)) = find_later_durable_frame(data, pos, expected) {
             return Err(format!(
                 "record {expected} at byte offset {pos} is damaged ({defect}), but the intact \
@@ -347,6 +398,10 @@ fn scan(data: &[u8]) -> Result<Scan, String> {
         valid_len: pos,
         tail_defect: None,
     })
+}
+
+fn is_zero(bytes: &[u8]) -> bool {
+    bytes.iter().all(|&b| b == 0)
 }
 
 /// Searches `data[from..]` for an intact frame proving record `damaged` had
@@ -385,6 +440,8 @@ enum Fault {
     Write,
     /// Write the batch, then fail the `fdatasync`.
     Sync,
+    /// Write the zeros of a file extension, then fail their `fdatasync`.
+    Extend,
 }
 
 /// A group-commit write: records `first..first + frames.len()`.
@@ -402,13 +459,25 @@ struct AppendState {
     offsets: Vec<u64>,
     /// File offset just past the last appended frame.
     end: u64,
-    /// Frames before this offset are in the file (written, maybe not yet durable).
+    /// Frames before this offset are in the file (written, maybe not yet
+    /// durable): the logical end of the file.
     written_end: u64,
     /// The batch the current leader is writing; readable until it is in the file.
     /// Stays set after a failed write (the store is poisoned then).
     in_flight: Option<Arc<Batch>>,
     /// Encoded frames not yet taken by a leader: the last `pending.len()` records.
     pending: Vec<Vec<u8>>,
+}
+
+/// State only the group-commit leader uses, so its mutex is never contended
+/// and may be held across the leader's I/O.
+#[derive(Debug)]
+struct LeaderState {
+    /// The buffer for concatenating a batch into one write.
+    buf: Vec<u8>,
+    /// File size: bytes from the logical end up to here are preallocated zeros
+    /// that have been made durable.
+    allocated: u64,
 }
 
 #[derive(Debug, Default)]
@@ -432,8 +501,12 @@ pub struct FileJournal {
     rounds: AtomicU64,
     /// Reason the store refuses writes, once a write or fdatasync has failed.
     poison: OnceLock<String>,
-    /// The leader's buffer for concatenating a batch into one write.
-    write_buf: Mutex<Vec<u8>>,
+    /// Held only by the leader of a round, across its I/O.
+    leader: Mutex<LeaderState>,
+    /// Preallocation granularity in bytes; see "Preallocation" in the module docs.
+    prealloc_chunk: u64,
+    /// Completed file extensions; for `Debug` output.
+    extensions: AtomicU64,
     #[cfg(test)]
     fault: Mutex<Option<Fault>>,
 }
@@ -445,6 +518,7 @@ impl std::fmt::Debug for FileJournal {
             .field("len", &self.len())
             .field("durable", &self.durable.load(Ordering::Acquire))
             .field("fsync_rounds", &self.rounds.load(Ordering::Relaxed))
+            .field("extensions", &self.extensions.load(Ordering::Relaxed))
             .field("poisoned", &self.poison.get())
             .finish()
     }
@@ -455,10 +529,20 @@ impl FileJournal {
     /// (partial write after a crash) is truncated away (log at warn with tracing how many bytes). Returns the store and the
     /// recovered records in order.
     ///
+    /// Zero bytes after the last record are preallocated space and are kept.
     /// Damage that is followed by records written after the damaged one was
     /// durable is real corruption and fails with [`StorageError::Corrupt`]; see
     /// the [module docs](self).
     pub fn open(path: &Path) -> Result<(FileJournal, Vec<Vec<u8>>), StorageError> {
+        Self::open_with_chunk(path, PREALLOC_CHUNK)
+    }
+
+    /// [`open`](Self::open) with a preallocation granularity of `prealloc_chunk` bytes.
+    fn open_with_chunk(
+        path: &Path,
+        prealloc_chunk: u64,
+    ) -> Result<(FileJournal, Vec<Vec<u8>>), StorageError> {
+        assert!(prealloc_chunk > 0, "preallocation chunk must not be empty");
         let (file, created) = match OpenOptions::new()
             .read(true)
             .write(true)
@@ -508,6 +592,7 @@ impl FileJournal {
         }
 
         let scan = scan(&data).map_err(corrupt)?;
+        let mut file_len = data.len() as u64;
         if let Some(defect) = &scan.tail_defect {
             tracing::warn!(
                 path = %path.display(),
@@ -517,7 +602,10 @@ impl FileJournal {
                 defect = %defect,
                 "journal ends in a torn tail (interrupted write); truncating it"
             );
+            // Preallocated space behind the torn tail goes too; the next write
+            // preallocates again.
             file.set_len(scan.valid_len as u64)?;
+            file_len = scan.valid_len as u64;
         }
         // Also covers the truncation, and a tail that survived a process crash only
         // in the page cache (see "Recovery" in the module docs).
@@ -535,7 +623,14 @@ impl FileJournal {
             .collect();
         let count = offsets.len() as u64;
         let end = scan.valid_len as u64;
-        tracing::debug!(path = %path.display(), records = count, bytes = end, created, "journal opened");
+        tracing::debug!(
+            path = %path.display(),
+            records = count,
+            bytes = end,
+            preallocated_bytes = file_len - end,
+            created,
+            "journal opened"
+        );
 
         let journal = FileJournal {
             path: path.to_path_buf(),
@@ -552,7 +647,12 @@ impl FileJournal {
             round_done: Condvar::new(),
             rounds: AtomicU64::new(0),
             poison: OnceLock::new(),
-            write_buf: Mutex::new(Vec::new()),
+            leader: Mutex::new(LeaderState {
+                buf: Vec::new(),
+                allocated: file_len,
+            }),
+            prealloc_chunk,
+            extensions: AtomicU64::new(0),
             #[cfg(test)]
             fault: Mutex::new(None),
         };
@@ -586,8 +686,9 @@ impl FileJournal {
     }
 
     /// One group-commit round, run by the single leader: writes all pending
-    /// frames at the end of the file and fdatasyncs. Returns the new durable
-    /// record count, or `None` if nothing was pending.
+    /// frames at the logical end of the file (extending the file first if they
+    /// do not fit into the preallocated space) and fdatasyncs. Returns the new
+    /// durable record count, or `None` if nothing was pending.
     fn write_round(&self) -> io::Result<Option<u64>> {
         let (batch, offset) = {
             let mut st = self.state.lock();
@@ -603,24 +704,25 @@ impl FileJournal {
             (batch, st.written_end)
         };
 
-        let written = if let [frame] = batch.frames.as_slice() {
+        let mut leader = self.leader.lock();
+        let written: usize = batch.frames.iter().map(Vec::len).sum();
+        self.preallocate(&mut leader, offset + written as u64)?;
+        if let [frame] = batch.frames.as_slice() {
             self.write_at(frame, offset)?;
-            frame.len()
         } else {
             // One write per round instead of one per record.
-            let mut buf = self.write_buf.lock();
+            let buf = &mut leader.buf;
             buf.clear();
             for frame in &batch.frames {
                 buf.extend_from_slice(frame);
             }
-            let res = self.write_at(&buf, offset);
-            let written = buf.len();
+            let res = self.write_at(buf, offset);
             if buf.capacity() > WRITE_BUF_KEEP {
                 *buf = Vec::new();
             }
             res?;
-            written
-        };
+        }
+        drop(leader);
         {
             let mut st = self.state.lock();
             st.written_end = offset + written as u64;
@@ -631,6 +733,36 @@ impl FileJournal {
         self.file.sync_data()?;
         self.rounds.fetch_add(1, Ordering::Relaxed);
         Ok(Some(batch.first + batch.frames.len() as u64))
+    }
+
+    /// Makes sure the file is allocated up to `end`: if it is not, extends it
+    /// with zeros to the next chunk boundary at least half a chunk beyond `end`
+    /// and fdatasyncs them.
+    fn preallocate(&self, leader: &mut LeaderState, end: u64) -> io::Result<()> {
+        if end <= leader.allocated {
+            return Ok(());
+        }
+        let chunk = self.prealloc_chunk;
+        let target = (end + chunk / 2).div_ceil(chunk) * chunk;
+        let zeros = vec![0u8; (target - leader.allocated).min(ZERO_WRITE_MAX) as usize];
+        let mut at = leader.allocated;
+        while at < target {
+            let n = (target - at).min(zeros.len() as u64) as usize;
+            self.file.write_all_at(&zeros[..n], at)?;
+            at += n as u64;
+        }
+        #[cfg(test)]
+        self.fault_point(Fault::Extend)?;
+        self.file.sync_data()?;
+        tracing::trace!(
+            path = %self.path.display(),
+            from = leader.allocated,
+            to = target,
+            "journal file extended"
+        );
+        leader.allocated = target;
+        self.extensions.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     fn write_at(&self, bytes: &[u8], offset: u64) -> io::Result<()> {

@@ -1,4 +1,5 @@
-//! Tests of the file journal: format, crash recovery, group commit, poisoning.
+//! Tests of the file journal: format, crash recovery, group commit, poisoning,
+//! preallocation.
 
 use std::collections::HashSet;
 use std::sync::Barrier;
@@ -37,6 +38,24 @@ fn frame_offsets(records: &[&[u8]]) -> Vec<usize> {
             at
         })
         .collect()
+}
+
+/// The journal file's bytes up to its logical end (the end of the last frame),
+/// after checking that everything behind it is preallocated zeros.
+fn logical_bytes(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap();
+    let s = scan(&bytes).unwrap();
+    assert_eq!(s.tail_defect, None);
+    assert!(
+        is_zero(&bytes[s.valid_len..]),
+        "non-zero bytes after the logical end"
+    );
+    bytes.truncate(s.valid_len);
+    bytes
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).unwrap().len()
 }
 
 fn owned(records: &[&[u8]]) -> Vec<Vec<u8>> {
@@ -182,7 +201,7 @@ fn torn_tail_at_every_byte_offset_of_the_last_record() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j");
     drop(write_synced(&path, &THREE));
-    let full = std::fs::read(&path).unwrap();
+    let full = logical_bytes(&path);
     let last = frame_offsets(&THREE)[2];
     assert_eq!(full.len(), last + FRAME_HEADER_LEN + THREE[2].len());
 
@@ -211,13 +230,13 @@ fn garbage_after_the_last_record_is_a_torn_tail() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j");
     drop(write_synced(&path, &THREE));
-    let full = std::fs::read(&path).unwrap();
+    let full = logical_bytes(&path);
+    // (All-zero tails are preallocated space: see `zero_tail_is_preallocated_space`.)
     let garbage: Vec<Vec<u8>> = vec![
-        vec![0; 1],
-        vec![0; FRAME_HEADER_LEN - 1],
-        vec![0; FRAME_HEADER_LEN],
-        vec![0; 4096],
         vec![0xAB; 100],
+        vec![1],
+        // Zeros with a stray non-zero byte are not preallocated space.
+        [vec![0; 4096], vec![1], vec![0; 4096]].concat(),
         FRAME_MAGIC.to_vec(),
         // A frame header that promises more payload than there is.
         encode_frame(&[1; 300], 3, 3)[..200].to_vec(),
@@ -236,7 +255,7 @@ fn damage_anywhere_in_the_last_record_is_a_torn_tail() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j");
     drop(write_synced(&path, &THREE));
-    let full = std::fs::read(&path).unwrap();
+    let full = logical_bytes(&path);
     let last = frame_offsets(&THREE)[2];
     for at in last..full.len() {
         let mut bytes = full.clone();
@@ -618,4 +637,317 @@ fn a_second_open_of_the_same_journal_is_refused_while_the_first_lives() {
     assert!(err.to_string().contains("in use"), "{err}");
     drop(first);
     open(&path);
+}
+
+// Preallocation.
+
+/// Size of the frame of a record of `len` bytes.
+fn frame_len(len: usize) -> usize {
+    FRAME_HEADER_LEN + len
+}
+
+#[test]
+fn commits_overwrite_preallocated_zeros() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let j = write_synced(&path, &THREE);
+    let logical = FILE_HEADER_LEN + THREE.iter().map(|r| frame_len(r.len())).sum::<usize>();
+    // The first commit extended the file by a chunk of zeros; the other two
+    // were written into it.
+    assert_eq!(file_len(&path), PREALLOC_CHUNK);
+    assert_eq!(j.extensions.load(Ordering::Relaxed), 1);
+    assert_eq!(j.rounds.load(Ordering::Relaxed), 3);
+    assert_eq!(logical_bytes(&path).len(), logical);
+    assert!(format!("{j:?}").contains("extensions: 1"));
+}
+
+#[test]
+fn zero_tail_is_preallocated_space() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    drop(write_synced(&path, &THREE));
+    let physical = std::fs::read(&path).unwrap();
+    let full = logical_bytes(&path);
+    assert!(physical.len() > full.len());
+    let four = frame_len(4);
+
+    let tails = [
+        1,
+        FRAME_HEADER_LEN - 1,
+        FRAME_HEADER_LEN,
+        four - 1,
+        four,
+        4096,
+        physical.len() - full.len(),
+    ];
+    for (n, zeros) in tails.into_iter().enumerate() {
+        let mut bytes = full.clone();
+        bytes.resize(full.len() + zeros, 0);
+        std::fs::write(&path, &bytes).unwrap();
+        let (j, recs) = open(&path);
+        assert_eq!(recs, owned(&THREE), "case {n}");
+        // Kept as it is: nothing truncated.
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "case {n}");
+
+        // Appends continue at the logical end, not at the end of the file.
+        assert_eq!(j.append(b"four").unwrap(), 3);
+        j.sync(3).unwrap();
+        let after = std::fs::read(&path).unwrap();
+        assert_eq!(after[..full.len()], full[..], "case {n}");
+        let frame = decode_frame(&after, full.len()).unwrap();
+        assert_eq!(frame.index, 3, "case {n}");
+        assert_eq!(&after[frame.payload.clone()], b"four", "case {n}");
+        assert!(is_zero(&after[frame.end()..]), "case {n}");
+        if zeros >= four {
+            // It fitted into the preallocated space.
+            assert_eq!(after.len(), bytes.len(), "case {n}");
+            assert_eq!(j.extensions.load(Ordering::Relaxed), 0, "case {n}");
+        } else {
+            assert_eq!(after.len() as u64 % PREALLOC_CHUNK, 0, "case {n}");
+            assert_eq!(j.extensions.load(Ordering::Relaxed), 1, "case {n}");
+        }
+        drop(j);
+        let mut expected = owned(&THREE);
+        expected.push(b"four".to_vec());
+        assert_eq!(open(&path).1, expected, "case {n}");
+    }
+
+    // A journal without records, only preallocated space.
+    let mut bytes = file_header().to_vec();
+    bytes.resize(1000, 0);
+    std::fs::write(&path, &bytes).unwrap();
+    let (j, recs) = open(&path);
+    assert!(recs.is_empty());
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(j.append(b"first").unwrap(), 0);
+    j.sync(0).unwrap();
+    assert_eq!(file_len(&path), 1000);
+    drop(j);
+    assert_eq!(open(&path).1, vec![b"first".to_vec()]);
+}
+
+#[test]
+fn torn_frame_followed_by_zeros_is_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    drop(write_synced(&path, &THREE));
+    let full = logical_bytes(&path);
+    let last = frame_offsets(&THREE)[2];
+    let with_zero_tail = |mut bytes: Vec<u8>| {
+        bytes.resize(PREALLOC_CHUNK as usize, 0);
+        bytes
+    };
+
+    let mut images = Vec::new();
+    // The last write into the preallocated space was cut short.
+    for cut in last + 1..full.len() {
+        images.push((
+            format!("cut at {cut}"),
+            with_zero_tail(full[..cut].to_vec()),
+        ));
+    }
+    // Out of order: the end of the frame reached the disk, its start did not.
+    let mut bytes = full.clone();
+    bytes[last..last + FRAME_HEADER_LEN].fill(0);
+    images.push(("header never written".to_string(), with_zero_tail(bytes)));
+    // Damage anywhere in the last frame.
+    for at in last..full.len() {
+        let mut bytes = full.clone();
+        bytes[at] ^= 0x10;
+        images.push((format!("damaged byte {at}"), with_zero_tail(bytes)));
+    }
+
+    for (what, bytes) in images {
+        std::fs::write(&path, &bytes).unwrap();
+        let (j, recs) = open(&path);
+        assert_eq!(recs, owned(&THREE[..2]), "{what}");
+        // Truncated at the end of the valid prefix, preallocated space included...
+        assert_eq!(file_len(&path), last as u64, "{what}");
+        // ...and the next write preallocates again.
+        assert_eq!(j.append(b"new third").unwrap(), 2);
+        j.sync(2).unwrap();
+        assert_eq!(file_len(&path), PREALLOC_CHUNK, "{what}");
+        drop(j);
+        assert_eq!(open(&path).1[2], b"new third", "{what}");
+    }
+}
+
+#[test]
+fn damage_is_detected_in_front_of_a_preallocated_tail() {
+    // Records 0 and 1 synced one by one, 2, 3, 4 by a single round; the file as
+    // written, zero tail included.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let records: [&[u8]; 5] = [b"zero", b"one", b"two", b"three", b"four"];
+    let j = write_synced(&path, &records[..2]);
+    for r in &records[2..] {
+        j.append(r).unwrap();
+    }
+    j.sync(4).unwrap();
+    drop(j);
+    let full = std::fs::read(&path).unwrap();
+    let logical = logical_bytes(&path).len();
+    assert_eq!(full.len() as u64, PREALLOC_CHUNK);
+    let offsets = frame_offsets(&records);
+
+    // Damage to a record that a later write proves durable: corruption, and
+    // nothing is dropped, the preallocated space included.
+    for at in offsets[0]..offsets[2] {
+        let mut bytes = full.clone();
+        bytes[at] ^= 0x01;
+        std::fs::write(&path, &bytes).unwrap();
+        match open_err(&path) {
+            StorageError::Corrupt(msg) => assert!(msg.contains("refusing to drop"), "{msg}"),
+            other => panic!("byte {at}: {other:?}"),
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "byte {at}");
+    }
+
+    // Damage inside the last round: a torn tail, dropped from there.
+    let mut bytes = full.clone();
+    bytes[offsets[3] + FRAME_HEADER_LEN] ^= 0xFF;
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(open(&path).1, owned(&records[..3]));
+    assert_eq!(file_len(&path), offsets[3] as u64);
+
+    // A stray non-zero byte in the preallocated space: not preallocated space
+    // any more, but no record is damaged either. Truncated at the logical end.
+    let mut bytes = full.clone();
+    bytes[logical + 1000] = 0xAB;
+    std::fs::write(&path, &bytes).unwrap();
+    assert_eq!(open(&path).1, owned(&records));
+    assert_eq!(file_len(&path), logical as u64);
+
+    // Acknowledged records lost (zeroed) while a later round survived in the
+    // preallocated space: that is not preallocated space but corruption.
+    let mut bytes = full.clone();
+    bytes[offsets[2]..logical].fill(0);
+    let later = encode_frame(b"seven", 7, 6);
+    bytes[logical + 100..logical + 100 + later.len()].copy_from_slice(&later);
+    std::fs::write(&path, &bytes).unwrap();
+    assert!(matches!(open_err(&path), StorageError::Corrupt(m) if m.contains("intact record 7")));
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn concurrent_commits_cross_many_extension_boundaries() {
+    // Not a power of two, and smaller than some records.
+    const CHUNK: u64 = 1000;
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 150;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let (j, _) = FileJournal::open_with_chunk(&path, CHUNK).unwrap();
+    let ledger_lock = Mutex::new(());
+    let barrier = Barrier::new(THREADS);
+    let record = |t: usize, n: usize| {
+        let pad = if n % 37 == 5 {
+            2500
+        } else {
+            20 + (n * 7 + t * 13) % 300
+        };
+        format!("thread {t} commit {n} {}", "x".repeat(pad)).into_bytes()
+    };
+
+    let appended: Vec<Vec<(u64, Vec<u8>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (j, ledger_lock, barrier) = (&j, &ledger_lock, &barrier);
+                s.spawn(move || {
+                    barrier.wait();
+                    (0..PER_THREAD)
+                        .map(|n| {
+                            let record = record(t, n);
+                            let index = {
+                                let _commit = ledger_lock.lock();
+                                j.append(&record).unwrap()
+                            };
+                            j.sync(index).unwrap();
+                            assert_eq!(j.read(index).unwrap(), record);
+                            (index, record)
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+
+    let total = THREADS * PER_THREAD;
+    let mut expected = vec![Vec::new(); total];
+    for (index, record) in appended.into_iter().flatten() {
+        expected[index as usize] = record;
+    }
+    let logical = FILE_HEADER_LEN + expected.iter().map(|r| frame_len(r.len())).sum::<usize>();
+    let extensions = j.extensions.load(Ordering::Relaxed);
+    eprintln!(
+        "{total} commits, {} rounds, {extensions} extensions",
+        j.rounds.load(Ordering::Relaxed)
+    );
+    // An extension ends at most a chunk and a half beyond the batch that needed
+    // it, and a batch holds at most one record per thread (each waits for its
+    // record to be durable before appending the next).
+    let max_batch = THREADS * expected.iter().map(|r| frame_len(r.len())).max().unwrap();
+    let max_extension = max_batch + CHUNK as usize * 3 / 2;
+    assert!(
+        extensions as usize >= logical / max_extension,
+        "{extensions}"
+    );
+    assert!(extensions >= 10, "{extensions}");
+    assert_eq!(file_len(&path) % CHUNK, 0);
+    assert!(file_len(&path) >= logical as u64);
+    assert_eq!(logical_bytes(&path).len(), logical);
+    for (i, r) in expected.iter().enumerate() {
+        assert_eq!(&j.read(i as u64).unwrap(), r);
+    }
+    drop(j);
+
+    // Recovery keeps the preallocated tail; later commits go on from the logical end.
+    let (j, recovered) = FileJournal::open_with_chunk(&path, CHUNK).unwrap();
+    assert!(recovered == expected, "recovered records differ");
+    for n in 0..20 {
+        let r = record(9, n);
+        assert_eq!(j.append(&r).unwrap(), expected.len() as u64);
+        j.sync(expected.len() as u64).unwrap();
+        expected.push(r);
+    }
+    assert!(j.extensions.load(Ordering::Relaxed) > 0);
+    drop(j);
+    let (_, recovered) = FileJournal::open_with_chunk(&path, CHUNK).unwrap();
+    assert!(
+        recovered == expected,
+        "recovered records differ after reopening"
+    );
+    assert_eq!(
+        logical_bytes(&path).len(),
+        FILE_HEADER_LEN + expected.iter().map(|r| frame_len(r.len())).sum::<usize>()
+    );
+}
+
+#[test]
+fn extension_failure_poisons_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let (j, _) = FileJournal::open_with_chunk(&path, 256).unwrap();
+    j.append(b"durable").unwrap();
+    j.sync(0).unwrap();
+    assert_eq!(file_len(&path), 256);
+    // Does not fit into the preallocated space.
+    j.append(&[7; 300]).unwrap();
+    j.inject_fault(Fault::Extend);
+    assert!(matches!(j.sync(1), Err(StorageError::Io(_))));
+    assert!(matches!(j.sync(1), Err(StorageError::Poisoned(_))));
+    assert!(matches!(j.append(b"more"), Err(StorageError::Poisoned(_))));
+    assert_eq!(j.read(1).unwrap(), [7; 300]);
+    assert_eq!(j.extensions.load(Ordering::Relaxed), 1);
+    drop(j);
+
+    // The batch was never written; the zeros of the failed extension are
+    // preallocated space like any other.
+    let (j, recs) = open(&path);
+    assert_eq!(recs, vec![b"durable".to_vec()]);
+    assert_eq!(j.append(b"next").unwrap(), 1);
+    j.sync(1).unwrap();
+    drop(j);
+    assert_eq!(open(&path).1, vec![b"durable".to_vec(), b"next".to_vec()]);
 }
