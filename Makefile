@@ -2,14 +2,26 @@
 # Everything a target needs is installed by the target itself.
 
 CARGO ?= cargo
+PYTHON ?= python3
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help test test-rust test-peer test-compat lint fmt demo bench clean
+# The development virtualenv of our package (git-ignored): pinned build and test tools.
+VENV := .venv
+DEV_TOOLS := maturin==1.16.0 pytest==9.2.0 ruff==0.17.6
+# Optional dependencies, kept OFF the package's path (tests put them on sys.path in subprocesses).
+TEST_EXTRAS := boto3==1.40.60 botocore==1.40.60
+# What the extension module is built from: a change here rebuilds it on `make develop`.
+NATIVE_SOURCES := Cargo.toml Cargo.lock pyproject.toml $(shell find src crates -name '*.rs' -o -name Cargo.toml 2>/dev/null)
+PYTHON_SOURCES := python tests/python examples/quickstart.py
+# The built module (maturin develop puts it next to the Python sources); rebuilt when missing.
+NATIVE_MODULE := $(wildcard python/pyqldb/_native*.so)
+
+.PHONY: help test test-rust test-peer test-compat test-python develop lint fmt demo bench clean
 
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-test: test-rust test-peer ## Run every test (dev profile)
+test: test-rust test-peer test-python ## Run every test (dev profile)
 
 test-rust: ## Rust unit and integration tests of all crates
 	$(CARGO) test --workspace --all-targets --no-fail-fast
@@ -28,6 +40,29 @@ test-compat: ## One pyqldb API suite (tests/compat): original 3.2.4, then ours o
 	.venv/bin/python -m pytest tests/compat -q --target ours-http
 	.venv/bin/python -m pytest tests/compat -q --target ours-embedded
 
+develop: $(VENV)/.develop-stamp ## Build our package into .venv (maturin develop, dev profile; no-op when up to date)
+
+$(VENV)/.tools-stamp: Makefile
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet $(DEV_TOOLS)
+	echo "$(DEV_TOOLS)" > $@
+
+$(VENV)/.develop-stamp: $(VENV)/.tools-stamp $(NATIVE_SOURCES) $(if $(NATIVE_MODULE),,FORCE)
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(VENV)/bin/maturin develop --quiet
+	touch $@
+
+$(VENV)/extras/.stamp: $(VENV)/.tools-stamp
+	$(VENV)/bin/python -m pip install --disable-pip-version-check --quiet --target $(VENV)/extras $(TEST_EXTRAS)
+	echo "$(TEST_EXTRAS)" > $@
+
+test-python: develop $(VENV)/extras/.stamp ## Our package's pytest suite (tests/python): embedded ledgers and qldb-local; ruff
+	$(CARGO) build -p qldb-server
+	$(VENV)/bin/ruff format --check $(PYTHON_SOURCES)
+	$(VENV)/bin/ruff check $(PYTHON_SOURCES)
+	$(VENV)/bin/python -m pytest tests/python -q
+
+FORCE:
+
 lint: ## rustfmt and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -35,8 +70,8 @@ lint: ## rustfmt and clippy, warnings are errors
 fmt: ## Format all Rust code
 	$(CARGO) fmt --all
 
-demo: ## Run the demo against an embedded, file-backed ledger
-	$(CARGO) run --release -p qldb-ledger --example demo
+demo: develop ## The quickstart (examples/quickstart.py) on an embedded file ledger in a temporary directory
+	$(VENV)/bin/python examples/quickstart.py
 
 bench: ## Criterion benchmarks of the ledger engine (results in target/criterion)
 	$(CARGO) bench -p qldb-ion -p qldb-ledger

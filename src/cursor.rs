@@ -41,12 +41,12 @@ impl RawCursor {
     }
 }
 
+/// `(get_consumed_ios(), get_timing_information())` as Python values.
+pub type StatsDicts<'py> = (Option<Bound<'py, PyDict>>, Option<Bound<'py, PyDict>>);
+
 /// `{'ReadIOs': n}` / `{'ProcessingTimeMilliseconds': n}` dicts, `None` when nothing was
 /// reported (a reported 0 is kept, unlike pyqldb).
-pub fn stats_dicts<'py>(
-    py: Python<'py>,
-    stats: &CursorStats,
-) -> PyResult<(Option<Bound<'py, PyDict>>, Option<Bound<'py, PyDict>>)> {
+pub fn stats_dicts<'py>(py: Python<'py>, stats: &CursorStats) -> PyResult<StatsDicts<'py>> {
     let ios = match stats.consumed_ios() {
         Some(io) => {
             let d = PyDict::new(py);
@@ -140,10 +140,7 @@ impl RawCursor {
     }
 
     /// `(get_consumed_ios(), get_timing_information())` dicts of the pages consumed so far.
-    fn stats<'py>(
-        &self,
-        py: Python<'py>,
-    ) -> PyResult<(Option<Bound<'py, PyDict>>, Option<Bound<'py, PyDict>>)> {
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<StatsDicts<'py>> {
         let stats = self.lock(py).stats();
         stats_dicts(py, &stats)
     }

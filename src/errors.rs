@@ -159,10 +159,7 @@ fn build<'py>(py: Python<'py>, e: &DriverError) -> PyResult<Bound<'py, PyAny>> {
 
 /// The driver error a Python exception was made from, if it was made by [`driver_error`].
 pub fn native_of(py: Python<'_>, err: &PyErr) -> Option<DriverError> {
-    let marker = err
-        .value(py)
-        .getattr(intern!(py, "_qldb_native"))
-        .ok()?;
+    let marker = err.value(py).getattr(intern!(py, "_qldb_native")).ok()?;
     let native = marker.cast::<NativeError>().ok()?;
     Some(native.get().error.clone())
 }

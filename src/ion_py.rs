@@ -200,11 +200,7 @@ fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
 // ---------------------------------------------------------------------------------------------
 
 /// Decodes one value (a complete Ion binary or text stream holding exactly one value).
-pub fn loads<'py>(
-    py: Python<'py>,
-    data: &[u8],
-    model: ValueModel,
-) -> PyResult<Bound<'py, PyAny>> {
+pub fn loads<'py>(py: Python<'py>, data: &[u8], model: ValueModel) -> PyResult<Bound<'py, PyAny>> {
     let element = Element::read_one(data)
         .map_err(|e| PyValueError::new_err(format!("Cannot read the Ion value: {e}")))?;
     to_python(py, &element, model)
@@ -257,13 +253,14 @@ fn ionpy<'py>(
         Value::Float(f) => c.float.bind(py).call1((*f,))?,
         Value::Decimal(d) => c.decimal.bind(py).call1((decimal_text(d),))?,
         Value::Timestamp(t) => timestamp_ionpy(py, c, t)?,
-        Value::Symbol(s) => c.symbol.bind(py).call1((symbol_text(py, s), py.None(), py.None()))?,
+        Value::Symbol(s) => {
+            c.symbol
+                .bind(py)
+                .call1((symbol_text(py, s), symbol_sid(s), py.None()))?
+        }
         Value::String(s) => c.text.bind(py).call1((s.text(),))?,
         Value::Clob(b) | Value::Blob(b) => {
-            let v = c
-                .bytes
-                .bind(py)
-                .call1((PyBytes::new(py, b.as_ref()),))?;
+            let v = c.bytes.bind(py).call1((PyBytes::new(py, b.as_ref()),))?;
             v.setattr(set_type, ion_type(e.ion_type()))?;
             v
         }
@@ -351,6 +348,11 @@ fn symbol_text<'py>(py: Python<'py>, s: &Symbol) -> Bound<'py, PyAny> {
     }
 }
 
+/// amazon.ion gives a symbol of unknown text symbol id 0 (`$0`), and no id otherwise.
+fn symbol_sid(s: &Symbol) -> Option<u8> {
+    s.text().is_none().then_some(0)
+}
+
 fn annotations_tuple<'py>(
     py: Python<'py>,
     c: &Classes,
@@ -363,7 +365,7 @@ fn annotations_tuple<'py>(
     let token = c.symbol_token.bind(py);
     let items = ann
         .iter()
-        .map(|s| token.call1((symbol_text(py, s), py.None(), py.None())))
+        .map(|s| token.call1((symbol_text(py, s), symbol_sid(s), py.None())))
         .collect::<PyResult<Vec<_>>>()?;
     Ok(Some(PyTuple::new(py, items)?))
 }
@@ -452,10 +454,7 @@ fn timestamp_ionpy<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let (y, mo, d, h, mi, s) = timestamp_fields(t);
     let fraction = match fraction_digits(t) {
-        Some(digits) => c
-            .std_decimal
-            .bind(py)
-            .call1((format!("0.{digits}"),))?,
+        Some(digits) => c.std_decimal.bind(py).call1((format!("0.{digits}"),))?,
         None => c.decimal_zero.bind(py).clone(),
     };
     let kwargs = PyDict::new(py);
@@ -551,7 +550,9 @@ fn convert(c: &Classes, obj: &Bound<'_, PyAny>, depth: usize) -> Result<Element,
         return Ok(Element::string(obj.extract::<String>()?));
     }
     if obj.is_exact_instance_of::<PyBytes>() {
-        return Ok(Element::blob(obj.cast::<PyBytes>().map_err(PyErr::from)?.as_bytes()));
+        return Ok(Element::blob(
+            obj.cast::<PyBytes>().map_err(PyErr::from)?.as_bytes(),
+        ));
     }
     if obj.is_exact_instance_of::<PyList>() || obj.is_exact_instance_of::<PyTuple>() {
         return sequence(c, obj, IonType::List, depth);
@@ -585,7 +586,9 @@ fn convert(c: &Classes, obj: &Bound<'_, PyAny>, depth: usize) -> Result<Element,
         return Ok(Element::timestamp(py_to_timestamp(obj)?));
     }
     if obj.is_instance_of::<PyBytes>() {
-        return Ok(Element::blob(obj.cast::<PyBytes>().map_err(PyErr::from)?.as_bytes()));
+        return Ok(Element::blob(
+            obj.cast::<PyBytes>().map_err(PyErr::from)?.as_bytes(),
+        ));
     }
     if obj.is_instance(c.symbol_token.bind(py))? {
         return Ok(Element::symbol(token_symbol(obj)?));
@@ -778,7 +781,9 @@ fn py_to_timestamp(obj: &Bound<'_, PyAny>) -> PyResult<Timestamp> {
         if delta.is_none() {
             None
         } else {
-            let secs: f64 = delta.call_method0(intern!(py, "total_seconds"))?.extract()?;
+            let secs: f64 = delta
+                .call_method0(intern!(py, "total_seconds"))?
+                .extract()?;
             Some((secs / 60.0).round() as i32)
         }
     };
@@ -828,6 +833,30 @@ fn fractional_seconds(obj: &Bound<'_, PyAny>, micro: u32) -> PyResult<Option<Dec
     Ok(Some(Decimal::new(coefficient as i64, -(digits as i64))))
 }
 
+// ---------------------------------------------------------------------------------------------
+// Python functions
+// ---------------------------------------------------------------------------------------------
+
+/// Decodes one Ion value (binary or text) as pyqldb results are decoded; `value_model` is
+/// `'ion'` (`IonPy*` objects) or `'plain'`.
+#[pyfunction]
+#[pyo3(name = "ion_loads", signature = (data, value_model="ion"))]
+pub fn py_ion_loads<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    value_model: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    loads(py, data, ValueModel::parse(value_model)?)
+}
+
+/// Encodes a Python value as a parameter is sent: a binary Ion stream holding one value.
+#[pyfunction]
+#[pyo3(name = "ion_dumps")]
+pub fn py_ion_dumps<'py>(value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+    let param = to_param(value)?;
+    Ok(PyBytes::new(value.py(), param.binary()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -836,7 +865,10 @@ mod tests {
     fn decimal_texts() {
         assert_eq!(decimal_text(&Decimal::new(110i64, -2)), "110E-2");
         assert_eq!(decimal_text(&Decimal::new(-5i64, 3)), "-5E3");
-        assert_eq!(decimal_text(&Decimal::negative_zero_with_exponent(-2)), "-0E-2");
+        assert_eq!(
+            decimal_text(&Decimal::negative_zero_with_exponent(-2)),
+            "-0E-2"
+        );
     }
 
     #[test]
@@ -853,7 +885,10 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(fraction_digits(&t).as_deref(), Some("1234567890123"));
-        let t = Timestamp::with_ymd(2020, 1, 2).with_hms(3, 4, 5).build().unwrap();
+        let t = Timestamp::with_ymd(2020, 1, 2)
+            .with_hms(3, 4, 5)
+            .build()
+            .unwrap();
         assert_eq!(fraction_digits(&t), None);
     }
 }

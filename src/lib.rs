@@ -1,31 +1,46 @@
 //! `pyqldb._native`: the PyO3 bindings of pyqldb-rs (module init only).
+//!
+//! Raw classes, one file per concept, that the Python façade in `python/pyqldb` wraps:
+//! [`client::RawClient`] (an endpoint), [`driver::RawDriver`] (pool + retry loop),
+//! [`executor::RawTransaction`], [`cursor::RawCursor`], [`session_client::RawSessionClient`]
+//! (the low-level session API), [`local::RawLedger`] (embedded control-plane extras);
+//! [`ion_py`] converts values, [`errors`] maps errors, [`wait`] is the one GIL-releasing wait.
+
 use pyo3::prelude::*;
+
+pub mod client;
+pub mod cursor;
+pub mod driver;
+pub mod errors;
+pub mod executor;
+pub mod hash;
+pub mod ion_py;
+pub mod local;
+pub mod session_client;
+pub mod wait;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[pymodule]
-fn _native(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<client::RawClient>()?;
+    m.add_class::<driver::RawDriver>()?;
+    m.add_class::<executor::RawTransaction>()?;
+    m.add_class::<cursor::RawCursor>()?;
+    m.add_class::<session_client::RawSessionClient>()?;
+    m.add_class::<session_client::RawIonParam>()?;
+    m.add_class::<session_client::RawCommitDigest>()?;
+    m.add_class::<local::RawLedger>()?;
+    m.add_class::<errors::NativeError>()?;
+    m.add_function(wrap_pyfunction!(ion_py::py_ion_loads, m)?)?;
+    m.add_function(wrap_pyfunction!(ion_py::py_ion_dumps, m)?)?;
+    m.add_function(wrap_pyfunction!(hash::ion_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(hash::dot, m)?)?;
+    m.add_function(wrap_pyfunction!(local::forget_embedded_engine, m)?)?;
+    m.add(
+        "INTERRUPT_TICK_SECONDS",
+        qldb_driver::sync::INTERRUPT_TICK.as_secs_f64(),
+    )?;
     Ok(())
-}
-
-#[cfg(test)]
-mod scratch {
-    use ion_rs::{Element, Decimal, Timestamp};
-    fn hex(e: Element) -> String {
-        let b = e.encode_as(ion_rs::v1_0::Binary).unwrap();
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
-    #[test]
-    fn enc() {
-        println!("5 {}", hex(Element::int(5)));
-        println!("1.5 {}", hex(Element::float(1.5)));
-        println!("null {}", hex(Element::null(ion_rs::IonType::Null)));
-        let s: Element = Element::struct_builder().with_field("a", Element::int(1)).build().into();
-        println!("struct {}", hex(s));
-        let ts = Timestamp::with_ymd(2020,1,2).with_hms(3,4,5).with_fractional_seconds(Decimal::new(0, -6)).build().unwrap();
-        println!("ts {} {}", hex(Element::timestamp(ts.clone())), ts);
-        let ts = Timestamp::with_ymd(2020,1,2).with_hms(3,4,5).with_fractional_seconds(Decimal::new(0, -6)).with_offset(60).build().unwrap();
-        println!("ts {} {}", hex(Element::timestamp(ts.clone())), ts);
-    }
 }

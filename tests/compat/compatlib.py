@@ -6,7 +6,6 @@ import re
 import threading
 import uuid
 
-from amazon.ion.core import IonType
 from amazon.ion.simpleion import dumps, loads
 
 BOTOCORE = importlib.util.find_spec("botocore") is not None

@@ -42,7 +42,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import urllib.request
 import uuid
@@ -92,17 +91,19 @@ class Capabilities:
     - ``faults``: the server's fault-injection admin API is available (HTTP targets).
     - ``control_plane``: boto3's ``qldb`` client can manage ledgers (HTTP targets with boto3).
     - ``botocore``: botocore is importable in this interpreter (``Config``, ``ClientError``).
+    - ``boto3``: boto3 is importable in this interpreter (``boto3.session.Session``).
     - ``v2``: the 2.x classes (``PooledQldbDriver`` …) are expected (ours only).
     """
 
-    NAMES = ("http", "faults", "control_plane", "botocore", "v2")
+    NAMES = ("http", "faults", "control_plane", "botocore", "boto3", "v2")
 
     def __init__(self, target):
         self.target = target
         self.http = target in HTTP_TARGETS
         self.faults = self.http
         self.botocore = _importable("botocore")
-        self.control_plane = self.http and _importable("boto3")
+        self.boto3 = _importable("boto3")
+        self.control_plane = self.http and self.boto3
         self.v2 = target != "peer"
         self.embedded = not self.http
 
@@ -127,11 +128,14 @@ def pytest_addoption(parser):
     group.addoption("--embedded-store", choices=("memory", "file"),
                     default=os.environ.get("COMPAT_EMBEDDED_STORE", "memory"),
                     help="ours-embedded only: memory://NAME (default) or file:///DIR endpoints")
+    group.addoption("--ledgers-from-server", action="store_true", default=False,
+                    help="HTTP targets: take module ledgers from `qldb-local --create-ledger` even when boto3 "
+                         "is importable (the path used when it is not)")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "requires(*names): run only on targets with these capabilities "
-                                       "(http, faults, control_plane, botocore, v2); deselected elsewhere")
+                                       "(http, faults, control_plane, botocore, boto3, v2); deselected elsewhere")
     config.addinivalue_line("markers", "v2: the pyqldb 2.x API (PooledQldbDriver, QldbSession, Transaction)")
     # pyqldb 3.2.4's read-ahead cursor calls Thread.setDaemon (pyqldb-api.md §9); not a test failure.
     config.addinivalue_line("filterwarnings", "ignore:setDaemon\\(\\) is deprecated:DeprecationWarning")
@@ -142,6 +146,8 @@ def pytest_configure(config):
         raise pytest.UsageError("tests/compat needs --target peer|ours-http|ours-embedded (or COMPAT_TARGET)")
     _check_package_under_test(target)
     config._compat_capabilities = Capabilities(target)
+    if config.getoption("--ledgers-from-server"):
+        config._compat_capabilities.control_plane = False
 
 
 def _check_package_under_test(target):
@@ -149,7 +155,7 @@ def _check_package_under_test(target):
     try:
         import pyqldb
     except ImportError as e:
-        raise pytest.UsageError(f"--target {target}: `import pyqldb` fails in {sys.executable}: {e}")
+        raise pytest.UsageError(f"--target {target}: `import pyqldb` fails in {sys.executable}: {e}") from e
     where = getattr(pyqldb, "__file__", "?")
     has_native = _importable("pyqldb._native")
     if target == "peer-v2":
@@ -168,7 +174,7 @@ def _check_package_under_test(target):
         except ImportError as e:
             raise pytest.UsageError(
                 f"--target {target} needs our package (pyqldb._native importable; .venv from `make develop`); "
-                f"{sys.executable} has pyqldb at {where}: {e}")
+                f"{sys.executable} has pyqldb at {where}: {e}") from e
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -346,13 +352,12 @@ def qldb_server(capabilities, tmp_path_factory, pytestconfig):
 
 
 @pytest.fixture(scope="session")
-def embedded_endpoint(capabilities, pytestconfig):
+def embedded_endpoint(capabilities, pytestconfig, tmp_path_factory):
     """The endpoint_url of the embedded target (one engine for the whole run); None for HTTP targets."""
     if capabilities.http:
         return None
     if pytestconfig.getoption("--embedded-store") == "file":
-        directory = tempfile.mkdtemp(prefix="compat-embedded-")
-        return "file://" + directory
+        return "file://" + str(tmp_path_factory.mktemp("embedded-store"))
     return f"memory://compat-{uuid.uuid4().hex[:12]}"
 
 

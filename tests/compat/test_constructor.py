@@ -6,8 +6,8 @@ arguments, ``RetryConfig`` defaults, read-only properties and negative values; `
 
 import inspect
 
-import pytest
 import pyqldb
+import pytest
 from pyqldb.config.retry_config import RetryConfig
 from pyqldb.driver.qldb_driver import QldbDriver
 
@@ -170,3 +170,39 @@ def test_retry_config_properties_are_read_only(name):
     config = RetryConfig()
     with pytest.raises(AttributeError):
         setattr(config, name, 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Client arguments
+# --------------------------------------------------------------------------------------------------
+
+def test_client_keyword_arguments_accepted(driver_factory):
+    # Without --auth, qldb-local accepts any signature; the embedded transport ignores them.
+    d = driver_factory(region_name="eu-west-1", verify=False, aws_access_key_id="AKIDOTHER00000000000",
+                       aws_secret_access_key="other-secret", aws_session_token="other-token")
+    assert d.execute_lambda(lambda ex: "ok") == "ok"
+
+
+@pytest.mark.requires("http")
+def test_explicit_endpoint_url_wins_over_the_environment(driver_factory, qldb_server, monkeypatch):
+    # Nothing listens on port 9 (discard): only the explicit endpoint_url can make this work.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_QLDB_SESSION", "http://127.0.0.1:9")
+    d = driver_factory(endpoint_url=qldb_server.endpoint)
+    assert d.execute_lambda(lambda ex: "explicit") == "explicit"
+
+
+@pytest.mark.requires("http")
+def test_endpoint_from_the_environment_is_read_at_construction(driver_factory, monkeypatch):
+    from pyqldb.config.retry_config import RetryConfig
+    monkeypatch.setenv("AWS_ENDPOINT_URL_QLDB_SESSION", "http://127.0.0.1:9")
+    d = driver_factory(retry_config=RetryConfig(retry_limit=1, custom_backoff=lambda *a: 0))
+    with pytest.raises(Exception) as error:
+        d.execute_lambda(lambda ex: "unreachable")
+    assert "127.0.0.1:9" in str(error.value), repr(error.value)
+
+
+@pytest.mark.requires("http", "boto3")
+def test_boto3_session(driver_factory):
+    import boto3
+    d = driver_factory(boto3_session=boto3.session.Session(region_name="us-east-1"))
+    assert d.execute_lambda(lambda ex: "session") == "session"

@@ -7,14 +7,25 @@ and on non-ClientError exceptions; the classes of ``pyqldb.errors`` with their b
 fields."""
 
 import pytest
+from compatlib import BOTOCORE, assert_client_error, count, create_table
 from pyqldb import errors
 from pyqldb.config.retry_config import RetryConfig
-from pyqldb.errors import DriverClosedError, ExecuteError, IllegalStateError, LambdaAbortedError, \
-    ResultClosedError, SessionClosedError, SessionPoolEmptyError, StartTransactionError, TransactionClosedError, \
-    is_bad_request_exception, is_invalid_session_exception, is_occ_conflict_exception, is_retriable_exception, \
-    is_transaction_expired_exception
-
-from compatlib import BOTOCORE, assert_client_error, count, create_table
+from pyqldb.errors import (
+    DriverClosedError,
+    ExecuteError,
+    IllegalStateError,
+    LambdaAbortedError,
+    ResultClosedError,
+    SessionClosedError,
+    SessionPoolEmptyError,
+    StartTransactionError,
+    TransactionClosedError,
+    is_bad_request_exception,
+    is_invalid_session_exception,
+    is_occ_conflict_exception,
+    is_retriable_exception,
+    is_transaction_expired_exception,
+)
 
 
 @pytest.fixture(scope="module")

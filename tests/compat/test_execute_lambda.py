@@ -9,11 +9,10 @@ import warnings
 
 import pytest
 from amazon.ion.core import IonType
+from compatlib import ID_RE, Conflicter, assert_client_error, assert_ion_type, count, create_table, run
 from pyqldb.config.retry_config import RetryConfig
 from pyqldb.cursor.buffered_cursor import BufferedCursor
 from pyqldb.errors import DriverClosedError, IllegalStateError
-
-from compatlib import ID_RE, Conflicter, assert_client_error, assert_ion_type, count, create_table, run
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +101,10 @@ def test_statements_in_one_transaction_see_each_other(driver, people):
 def test_transaction_id(driver):
     seen = []
 
+    from pyqldb.execution.executor import Executor
+
     def work(executor):
+        assert isinstance(executor, Executor), type(executor)
         first = executor.transaction_id
         executor.execute_statement("SELECT * FROM information_schema.user_tables")
         seen.append((first, executor.transaction_id))

@@ -12,10 +12,9 @@ once, unretried, with the expiry predicates true; an unknown ledger fails after 
 import re
 
 import pytest
+from compatlib import ID_RE, assert_client_error, count, create_table
 from pyqldb.config.retry_config import RetryConfig
 from pyqldb.errors import is_invalid_session_exception, is_retriable_exception, is_transaction_expired_exception
-
-from compatlib import ID_RE, assert_client_error, count, create_table
 
 pytestmark = pytest.mark.requires("faults")
 
@@ -139,23 +138,30 @@ def test_invalid_session_at_start_transaction_is_retried_for_free(driver_factory
 
 
 def test_second_invalid_session_counts_against_the_limit(driver_factory, table, fault):
-    d, backoff = warm_driver(driver_factory, retry_limit=0)
+    # The free retry still counts as attempt 1: a second InvalidSessionException is attempt 2, which
+    # retry_limit=1 does not allow ...
+    d, backoff = warm_driver(driver_factory, retry_limit=1)
     fault("StartTransaction", "invalid-session", nth=1, times=2)
     with pytest.raises(Exception) as error:
         d.execute_lambda(inserting(table, "ise-twice", []))
-    assert_client_error(error.value, code="InvalidSessionException", status=400)
+    assert_client_error(error.value, code="InvalidSessionException", status=400, message="^No such session$")
     assert is_invalid_session_exception(error.value) is True
+    assert is_retriable_exception(error.value) is True
     assert not is_transaction_expired_exception(error.value)
     assert backoff.calls == []
+    assert hits(fault) == 2
 
+    # ... and retry_limit=2 retries after a backoff for attempt 2.
     fault.clear()
-    d, backoff = warm_driver(driver_factory, retry_limit=1)
+    d, backoff = warm_driver(driver_factory, retry_limit=2)
     fault("StartTransaction", "invalid-session", nth=1, times=2)
     calls = []
     assert d.execute_lambda(inserting(table, "ise-twice", calls)) == 1
     assert backoff.attempts == [2], "attempt 1 was free; attempt 2 backs off"
     assert backoff.calls[0][2] is None, "no transaction id: StartTransaction failed"
+    assert_client_error(backoff.calls[0][1], code="InvalidSessionException")
     assert hits(fault) == 2
+    assert count(d, table, "WHERE marker = 'ise-twice'") == 1
 
 
 def test_start_session_failure_is_retried(driver_factory, table, fault):
@@ -201,3 +207,38 @@ def test_unknown_ledger(driver_factory):
     assert_client_error(error.value, code="BadRequestException", status=400)
     assert calls == []
     assert backoff.attempts == [2, 3, 4], "every StartSession failure is retried; the first one for free"
+
+
+@pytest.fixture(scope="module")
+def grid(driver):
+    table = create_table(driver, "FaultGrid")
+    driver.execute_lambda(lambda ex: list(ex.execute_statement(
+        f"INSERT INTO {table} << " + ", ".join("?" for _ in range(25)) + " >>", *[{"n": i} for i in range(25)])))
+    return table
+
+
+@pytest.mark.parametrize("read_ahead", [0, 2, 4])
+@pytest.mark.parametrize("reaction, retried", [("http503", True), ("rate", False)])
+def test_fetch_page_errors_surface_through_the_cursor(driver_factory, grid, fault, read_ahead, reaction, retried):
+    backoff = Recorder()
+    d = driver_factory(read_ahead=read_ahead, retry_config=RetryConfig(custom_backoff=backoff))
+    statement = f"SELECT a.n AS x, b.n AS y FROM {grid} AS a, {grid} AS b"  # 625 rows: several pages
+    assert len(d.execute_lambda(lambda ex: list(ex.execute_statement(statement)))) == 625  # warm, and paged
+    fault("FetchPage", reaction, nth=2)
+    calls = []
+
+    def work(executor):
+        calls.append(executor.transaction_id)
+        return sorted((int(r["x"]), int(r["y"])) for r in executor.execute_statement(statement))
+
+    if retried:
+        assert d.execute_lambda(work) == sorted((x, y) for x in range(25) for y in range(25))
+        assert len(calls) == 2 and backoff.attempts == [1]
+        assert_client_error(backoff.calls[0][1], status=503)
+        assert backoff.calls[0][2] == calls[0]
+    else:
+        with pytest.raises(Exception) as error:
+            d.execute_lambda(work)
+        assert_client_error(error.value, code="RateExceededException", status=400)
+        assert len(calls) == 1 and backoff.calls == []
+    assert hits(fault) == 1

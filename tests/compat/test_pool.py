@@ -9,10 +9,9 @@ import threading
 import time
 
 import pytest
+from compatlib import count, create_table, run, run_in_thread
 from pyqldb.config.retry_config import RetryConfig
 from pyqldb.errors import LambdaAbortedError, SessionPoolEmptyError
-
-from compatlib import count, create_table, run, run_in_thread
 
 POOL_EMPTY_MESSAGE = ("Session pool is empty after waiting for 0.001 seconds. Please close existing sessions "
                       "first before retrying.")
@@ -138,7 +137,7 @@ def test_shared_driver_across_threads(driver_factory):
 
     def worker(n):
         for i in range(per_thread):
-            d.execute_lambda(lambda ex: list(ex.execute_statement(f"INSERT INTO {table} ?", {"t": n, "i": i})))
+            d.execute_lambda(lambda ex, i=i: list(ex.execute_statement(f"INSERT INTO {table} ?", {"t": n, "i": i})))
         return n
 
     threads = [run_in_thread(worker, n) for n in range(8)]

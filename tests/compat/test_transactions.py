@@ -13,11 +13,16 @@ import threading
 import time
 
 import pytest
-from pyqldb.config.retry_config import RetryConfig
-from pyqldb.errors import LambdaAbortedError, is_bad_request_exception, is_invalid_session_exception, \
-    is_occ_conflict_exception, is_retriable_exception, is_transaction_expired_exception
-
 from compatlib import ID_RE, Conflicter, assert_client_error, count, create_table, run, run_in_thread
+from pyqldb.config.retry_config import RetryConfig
+from pyqldb.errors import (
+    LambdaAbortedError,
+    is_bad_request_exception,
+    is_invalid_session_exception,
+    is_occ_conflict_exception,
+    is_retriable_exception,
+    is_transaction_expired_exception,
+)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +71,7 @@ def test_user_exception_propagates_unchanged(driver, table):
 def test_occ_between_two_threads_is_retried(driver_factory):
     d = driver_factory()
     table = create_table(d, "Counter")
-    run(d, f"INSERT INTO {table} ?", {"id": "c", "value": 0})
+    run(d, f"INSERT INTO {table} ?", {"id": "c", "cnt": 0})
     barrier = threading.Barrier(2)
     lock = threading.Lock()
     invocations = []
@@ -75,10 +80,10 @@ def test_occ_between_two_threads_is_retried(driver_factory):
         with lock:
             invocations.append(threading.get_ident())
             first_time = invocations.count(threading.get_ident()) == 1
-        rows = list(executor.execute_statement(f"SELECT VALUE value FROM {table} WHERE id = 'c'"))
+        rows = list(executor.execute_statement(f"SELECT VALUE cnt FROM {table} WHERE id = 'c'"))
         if first_time:
             barrier.wait(timeout=20)  # both transactions have read the counter before either commits
-        list(executor.execute_statement(f"UPDATE {table} SET value = ? WHERE id = 'c'", int(rows[0]) + 1))
+        list(executor.execute_statement(f"UPDATE {table} SET cnt = ? WHERE id = 'c'", int(rows[0]) + 1))
         return int(rows[0]) + 1
 
     threads = [run_in_thread(d.execute_lambda, increment) for _ in range(2)]
@@ -89,7 +94,7 @@ def test_occ_between_two_threads_is_retried(driver_factory):
     assert all("error" not in box for box in results), results
     assert sorted(box["result"] for box in results) == [1, 2]
     assert len(invocations) > 2, invocations
-    assert [int(v) for v in run(d, f"SELECT VALUE value FROM {table} WHERE id = 'c'")] == [2]
+    assert [int(v) for v in run(d, f"SELECT VALUE cnt FROM {table} WHERE id = 'c'")] == [2]
 
 
 def conflicting_lambda(table, conflict, attempts, conflict_on):

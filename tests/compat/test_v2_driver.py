@@ -14,7 +14,6 @@ import time
 import warnings
 
 import pytest
-
 from compatlib import ID_RE, Conflicter, assert_client_error, count, create_table
 
 pytestmark = pytest.mark.v2

@@ -10,7 +10,6 @@ context manager aborting an uncommitted transaction, an OCC conflict at a manual
 to the caller without retry; ``SessionClient``'s public 2.x method names."""
 
 import pytest
-
 from compatlib import ID_RE, RESULT_CLOSED_PREFIX, Conflicter, assert_client_error, count, create_table, run
 
 pytestmark = pytest.mark.v2
