@@ -21,7 +21,7 @@ NATIVE_MODULE := $(wildcard python/pyqldb/_native*.so)
 help: ## List the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-test: test-rust test-peer test-python ## Run every test (dev profile)
+test: test-rust test-peer test-python test-compat ## Run every test (dev profile)
 
 test-rust: ## Rust unit and integration tests of all crates
 	$(CARGO) test --workspace --all-targets --no-fail-fast
@@ -32,13 +32,14 @@ test-peer: ## Original pyqldb 3.2.4 + boto3 against qldb-local (tests/peer, venv
 	bash scripts/peer-venv.sh
 	.peer-venv/bin/python -m pytest tests/peer -q
 
-test-compat: ## One pyqldb API suite (tests/compat): original 3.2.4, then ours over HTTP and embedded
+# ours-http runs with boto3/botocore (the extras) on the path, as the peer does; ours-embedded without them.
+test-compat: $(VENV)/extras/.stamp ## One pyqldb API suite (tests/compat): original 3.2.4, then ours over HTTP and embedded
 	$(CARGO) build -p qldb-server
 	bash scripts/peer-venv.sh
 	$(MAKE) develop
 	.peer-venv/bin/python -m pytest tests/compat -q --target peer --ignore-glob='tests/compat/test_v2_*.py'
-	.venv/bin/python -m pytest tests/compat -q --target ours-http
-	.venv/bin/python -m pytest tests/compat -q --target ours-embedded
+	PYTHONPATH=$(CURDIR)/$(VENV)/extras $(VENV)/bin/python -m pytest tests/compat -q --target ours-http
+	$(VENV)/bin/python -m pytest tests/compat -q --target ours-embedded
 
 develop: $(VENV)/.develop-stamp ## Build our package into .venv (maturin develop, dev profile; no-op when up to date)
 
@@ -73,8 +74,26 @@ fmt: ## Format all Rust code
 demo: develop ## The quickstart (examples/quickstart.py) on an embedded file ledger in a temporary directory
 	$(VENV)/bin/python examples/quickstart.py
 
-bench: ## Criterion benchmarks of the ledger engine (results in target/criterion)
+# The benchmark virtualenv: our package as a RELEASE wheel (the dev .venv stays a dev build).
+BENCH_VENV := .venv-bench
+BENCH_WHEELS := target/bench-wheels
+PACKAGE_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi' 2>/dev/null)
+# Extra arguments of benches/run.py, e.g. `make bench BENCH_ARGS=--quick` (see `python3 benches/run.py -h`).
+BENCH_ARGS ?=
+
+$(BENCH_VENV)/.stamp: $(VENV)/.tools-stamp $(NATIVE_SOURCES) $(PACKAGE_SOURCES)
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	rm -rf $(BENCH_WHEELS)
+	$(VENV)/bin/maturin build --release --quiet --interpreter $(BENCH_VENV)/bin/python --out $(BENCH_WHEELS)
+	$(BENCH_VENV)/bin/python -m pip install --disable-pip-version-check --quiet --force-reinstall --no-deps $(BENCH_WHEELS)/*.whl
+	$(BENCH_VENV)/bin/python -m pip install --disable-pip-version-check --quiet $(BENCH_WHEELS)/*.whl
+	touch $@
+
+bench: $(BENCH_VENV)/.stamp ## Criterion benches (target/criterion), then ours vs the original pyqldb side by side (benches/)
 	$(CARGO) bench -p qldb-ion -p qldb-ledger
+	$(CARGO) build --release -p qldb-server --bin qldb-local --example load
+	bash scripts/peer-venv.sh
+	$(PYTHON) benches/run.py $(BENCH_ARGS)
 
 clean:
 	$(CARGO) clean

@@ -1,7 +1,8 @@
 //! The low-level session API, for layers that drive sessions themselves (pyqldb 2.x's
 //! `SessionClient`, `QldbSession` and `Transaction`):
 //!
-//! - `RawSessionClient`: one QLDB session and its commands. Results are dicts shaped like
+//! - `RawSessionClient`: one QLDB session and its commands (started here, or rebuilt from the
+//!   token of a session started earlier). Results are dicts shaped like
 //!   botocore's `send_command` output (`{'FirstPage': {'Values': [{'IonBinary': b'…'}],
 //!   'NextPageToken': …}, 'ConsumedIOs': {…}, 'TimingInformation': {…}}`); nothing is
 //!   retried and nothing is checked: that is the caller's job.
@@ -178,6 +179,26 @@ fn add_stats(
 
 #[pymethods]
 impl RawSessionClient {
+    /// A session already started (its token from an earlier StartSession) on `client`'s
+    /// endpoint: no request is sent. pyqldb 2.x's `SessionClient(ledger_name, token, client,
+    /// session_id)`.
+    #[new]
+    fn py_new(
+        client: &RawClient,
+        ledger_name: &str,
+        token: &str,
+        session_id: &str,
+    ) -> RawSessionClient {
+        RawSessionClient::new(
+            client.transport.clone(),
+            ledger_name,
+            SessionStarted {
+                session_token: token.to_string(),
+                session_id: session_id.to_string(),
+            },
+        )
+    }
+
     /// StartSession on `ledger_name` over `client` (pyqldb's `SessionClient._start_session`).
     #[staticmethod]
     fn start_session(

@@ -9,6 +9,11 @@ embedded ledger: ``memory://NAME`` (in-process, shared by name) or ``file:///DIR
 
 Extras (not in pyqldb): results as plain Python values instead of ``IonPy*`` objects, for the
 whole driver (``driver.value_model = "plain"``) or one call (``execute_lambda(f, value_model="plain")``).
+
+pyqldb 2.x's non-pooling ``QldbDriver`` is served by the same class: an ``int`` second positional argument
+(``QldbDriver(ledger_name, retry_limit, ...)``) selects the 2.x call style (2.x's argument checks, a
+non-deprecated ``retry_limit``), and ``get_session()`` returns a 2.x
+:py:class:`pyqldb.session.qldb_session.QldbSession` in either style (see :py:meth:`QldbDriver.get_session`).
 """
 
 from logging import INFO, getLogger
@@ -26,6 +31,7 @@ from ..execution.executor import Executor
 from ..util.atomic_integer import AtomicInteger  # noqa: F401
 from ..util.retry import Retry
 from . import _client
+from .base_qldb_driver import BaseQldbDriver
 
 POOL_TIMEOUT_SECONDS = 0.001
 logger = getLogger(__name__)
@@ -50,14 +56,32 @@ def _native_retry(retry_config):
     return retry_config.retry_limit, base, backoff or None
 
 
+class _InitSignature:
+    """``cls.__signature__``: the signature of ``cls.__init__`` without ``self``, for ``inspect.signature(cls)``
+    (which would otherwise show ``__new__``'s ``*args, **kwargs``). Computed on access, so that importing the
+    driver does not import ``inspect``."""
+
+    def __get__(self, instance, owner):
+        import inspect
+
+        signature = inspect.signature(owner.__init__)
+        return signature.replace(parameters=list(signature.parameters.values())[1:])
+
+
 def _log_retry(attempt, code, message, sleep_seconds, transaction_id):
     logger.info("A recoverable error has occurred. Attempting retry #%d", attempt)
     logger.debug("Error cause: %s: %s (transaction %s, backoff %.3f s)", code, message, transaction_id, sleep_seconds)
 
 
-class QldbDriver:
+class QldbDriver(BaseQldbDriver):
     """
     Executes transactions against a QLDB ledger (``ledger_name``), with a pool of sessions and retries.
+
+    Also pyqldb 2.x's non-pooling driver: ``QldbDriver(ledger_name, retry_limit, read_ahead, ...)``, with an
+    ``int`` as the second *positional* argument (a keyword ``retry_config`` must be a ``RetryConfig``, as in
+    3.x), runs 2.x's checks (``ValueError('Value for retry_limit cannot be negative.')`` first) and combines a
+    given ``config`` with 2.x's defaults; :py:meth:`get_session` (any call style) starts a session the caller
+    closes. A 2.x-style driver also runs :py:meth:`execute_lambda` with ``RetryConfig(retry_limit)``.
 
     :type ledger_name: str
     :param ledger_name: The QLDB ledger name.
@@ -109,6 +133,77 @@ class QldbDriver:
                         ``max_pool_connections``.
     """
 
+    # --- pyqldb 2.x call style (begin) ---------------------------------------------------------------------
+    __signature__ = _InitSignature()  # the 3.x signature below, not `__new__`'s
+
+    def __new__(cls, *args, **kwargs):
+        driver = super().__new__(cls)
+        # Only a positional int selects 2.x: `retry_config=3` is a 3.x TypeError, as in pyqldb 3.x.
+        second = args[1] if len(args) > 1 else None
+        driver._v2_call_style = isinstance(second, int) and not isinstance(second, bool)
+        return driver
+
+    def _init_2x(
+        self,
+        ledger_name,
+        retry_limit,
+        read_ahead,
+        executor,
+        region_name,
+        verify,
+        endpoint_url,
+        aws_access_key_id,
+        aws_secret_access_key,
+        aws_session_token,
+        config,
+        boto3_session,
+        max_concurrent_transactions,
+    ):
+        """pyqldb 2.x's ``QldbDriver(ledger_name, retry_limit=4, ...)``: 2.x's checks and config; the native pool
+        serves :py:meth:`execute_lambda` with ``RetryConfig(retry_limit)``."""
+        if max_concurrent_transactions != 0:
+            raise TypeError(
+                "max_concurrent_transactions is not an argument of the 2.x QldbDriver (an int retry_limit as the "
+                "second argument); pass a RetryConfig for the 3.x driver"
+            )
+        BaseQldbDriver.__init__(
+            self,
+            ledger_name,
+            retry_limit,
+            read_ahead,
+            executor,
+            region_name,
+            verify,
+            endpoint_url,
+            aws_access_key_id,
+            aws_secret_access_key,
+            aws_session_token,
+            config,
+            boto3_session,
+        )
+        self._value_model = "ion"
+        self._retry_config = RetryConfig(retry_limit=retry_limit)
+        self._pool_limit = self._config.max_pool_connections
+        self._timeout = POOL_TIMEOUT_SECONDS
+        self._native = self._new_native(self._timeout)
+
+    def get_session(self):
+        """
+        pyqldb 2.x: start a new session (StartSession) that the caller owns and must close. Its
+        ``execute_statement``/``execute_lambda`` retry 2.x-style (full-jitter backoff) up to the driver's retry
+        limit (the ``RetryConfig``'s in the 3.x call style).
+
+        :rtype: :py:class:`pyqldb.session.qldb_session.QldbSession`
+
+        :raises DriverClosedError: When this driver is closed.
+        :raises ClientError: When QLDB refuses the session.
+        """
+        if self._is_closed:
+            raise DriverClosedError
+        return self._create_new_session()
+
+    # --- pyqldb 2.x call style (end) -----------------------------------------------------------------------
+
     def __init__(
         self,
         ledger_name,
@@ -125,6 +220,23 @@ class QldbDriver:
         boto3_session=None,
         max_concurrent_transactions=0,
     ):
+        if getattr(self, "_v2_call_style", False):
+            self._init_2x(
+                ledger_name,
+                retry_config,
+                read_ahead,
+                executor,
+                region_name,
+                verify,
+                endpoint_url,
+                aws_access_key_id,
+                aws_secret_access_key,
+                aws_session_token,
+                config,
+                boto3_session,
+                max_concurrent_transactions,
+            )
+            return
         if read_ahead < 2 and read_ahead != 0:
             raise ValueError("Value for read_ahead must be 0 or 2 or greater.")
 
@@ -149,6 +261,7 @@ class QldbDriver:
             self._retry_config = retry_config
         else:
             self._retry_config = DEFAULT_RETRY_CONFIG
+        self._retry_limit = self._retry_config.retry_limit  # of sessions from get_session() (2.x)
 
         if boto3_session is not None:
             _client.check_boto3_session(boto3_session)
@@ -269,7 +382,10 @@ class QldbDriver:
 
     @property
     def retry_limit(self):
-        """Deprecated: the retry limit of the driver's ``RetryConfig``."""
+        """Deprecated: the retry limit of the driver's ``RetryConfig`` (pyqldb 2.x call style: the retry limit,
+        not deprecated)."""
+        if getattr(self, "_v2_call_style", False):
+            return self._retry_limit
         warn(
             "The retry_limit property in QldbDriver class is deprecated. Please call RetryConfig's retry_limit "
             "property instead.",
