@@ -24,6 +24,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    install_logging_bridge(m.py());
     m.add_class::<client::RawClient>()?;
     m.add_class::<driver::RawDriver>()?;
     m.add_class::<executor::RawTransaction>()?;
@@ -44,3 +45,17 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     )?;
     Ok(())
 }
+
+/// Forwards the driver's Rust-side events at INFO and above (retries are logged by the Python
+/// face as pyqldb does; here: failed EndSession calls, embedded engines and ledgers created) to
+/// Python's `logging`, under `pyqldb.<rust module path>`, e.g. `pyqldb.qldb_driver.pool`.
+/// Levels are checked on the Python side for every forwarded event, so `logging` configuration
+/// changed after import is honoured; events below INFO are dropped in Rust at no cost.
+fn install_logging_bridge(py: Python<'_>) {
+    let installed = pyo3_log::Logger::new(py, pyo3_log::Caching::Loggers)
+        .map(|l| l.set_prefix("pyqldb").filter(log::LevelFilter::Info))
+        .map(pyo3_log::Logger::install);
+    // A second import in the same process (sub-interpreters, reloads) keeps the first bridge.
+    drop(installed);
+}
+

@@ -488,7 +488,7 @@ impl<'d> Runner<'d> {
                 tracing::debug!(attempt = record.attempt, code = ?record.error_code, error = %error, "attempt failed; not retried")
             }
             _ => {
-                tracing::info!(attempt = record.attempt, code = ?record.error_code, sleep_ms = record.sleep().as_millis() as u64, error = %error, "attempt failed; retrying")
+                tracing::debug!(attempt = record.attempt, code = ?record.error_code, sleep_ms = record.sleep().as_millis() as u64, error = %error, "attempt failed; retrying")
             }
         }
         self.records.push(record);
