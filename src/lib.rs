@@ -58,4 +58,3 @@ fn install_logging_bridge(py: Python<'_>) {
     // A second import in the same process (sub-interpreters, reloads) keeps the first bridge.
     drop(installed);
 }
-
