@@ -173,8 +173,9 @@ def test_without_botocore():
     assert out.strip() == "config must be of type botocore.config.Config. Found: object"
 
 
-@pytest.mark.skipif(not EXTRAS.is_dir(), reason="make test-python installs boto3/botocore into .venv/extras")
 def test_with_botocore_and_boto3(start_server):
+    # Not a skip: `make test-python` always installs the extras, so their absence is a set-up error.
+    assert EXTRAS.is_dir(), "boto3/botocore missing from .venv/extras: run `make test-python`"
     server = start_server("--create-ledger", "authed", "--auth", "AKIDSESSIONKEY000000:session-secret")
     code = f"""
 import logging
