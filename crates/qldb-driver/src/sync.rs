@@ -66,10 +66,29 @@ pub fn wait<F: Future>(fut: F) -> F::Output {
             RuntimeFlavor::CurrentThread => {
                 panic!("the qldb-driver sync API cannot be used inside a current-thread tokio runtime; use the async API")
             }
-            _ => tokio::task::block_in_place(|| handle.block_on(fut)),
+            _ => tokio::task::block_in_place(|| as_blocking_waiter(|| handle.block_on(fut))),
         },
-        Err(_) => runtime().block_on(fut),
+        Err(_) => as_blocking_waiter(|| runtime().block_on(fut)),
     }
+}
+
+thread_local! {
+    static BLOCKING_WAITER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with this thread marked as a blocking waiter (see [`is_blocking_waiter`]).
+fn as_blocking_waiter<T>(f: impl FnOnce() -> T) -> T {
+    let before = BLOCKING_WAITER.with(|w| w.replace(true));
+    let out = f();
+    BLOCKING_WAITER.with(|w| w.set(before));
+    out
+}
+
+/// True on a thread that is blocked in [`wait`] polling a future itself (the caller of the sync
+/// API, not a runtime worker): there, blocking work such as an embedded engine call may run
+/// inline, saving two thread hand-offs per command.
+pub fn is_blocking_waiter() -> bool {
+    BLOCKING_WAITER.with(|w| w.get())
 }
 
 /// The tick of [`wait_interruptible`] (datafusion-python uses 50 ms too).

@@ -8,7 +8,9 @@
 //! `block_in_place` panics on a current-thread runtime (the one `#[tokio::test]` and some
 //! embedders use) and, on a multi-thread runtime, still takes the worker out of service for the
 //! duration. `spawn_blocking` works on every runtime flavour and never stalls a worker; its cost
-//! is one thread hand-off (microseconds) per command.
+//! is one thread hand-off (microseconds) per command. When the sync API's caller polls the
+//! future on its own thread ([`crate::sync::is_blocking_waiter`]), the call runs inline there
+//! instead: that thread may block, and the two hand-offs were half of a small transaction's CPU.
 //!
 //! **Engine registry.** A process-wide registry maps endpoint URLs to shared engines: every
 //! driver opened on `memory://name` in a process talks to the same in-memory engine, and a
@@ -267,6 +269,13 @@ impl EmbeddedTransport {
         F: FnOnce(&Engine) -> Result<T, LedgerError> + Send + 'static,
         T: Send + 'static,
     {
+        if crate::sync::is_blocking_waiter() {
+            // The sync API's caller polls this future on its own thread, which may block:
+            // run the engine call right here instead of handing it to the blocking pool.
+            return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&self.engine)))
+                .map_err(|_| DriverError::protocol("The embedded engine panicked"))?
+                .map_err(|e| ledger_error(&e));
+        }
         let engine = self.engine.clone();
         tokio::task::spawn_blocking(move || f(&engine))
             .await
