@@ -11,7 +11,7 @@ use crate::clock::{now_millis, timestamp_from_millis};
 use crate::error::{LedgerError, LedgerResult};
 use crate::journal::{self, BlockDoc};
 use crate::revision::{BlockAddress, Revision, RevisionMetadata};
-use crate::state::{IndexDef, LedgerState, Table};
+use crate::state::{IndexDef, LedgerState, Table, MAX_BLOCK_BYTES};
 use crate::storage::JournalStore;
 use crate::txn::{CatalogOp, ReadSet, Transaction};
 use parking_lot::{Mutex, RwLock};
@@ -272,6 +272,13 @@ impl Ledger {
             let prev = st.last_block_hash();
             let built =
                 journal::build_block(&address, &txid, &ts, &prev, stmts, &block_docs, catalog)?;
+            if built.record.len() > MAX_BLOCK_BYTES {
+                return Err(LedgerError::bad_request(format!(
+                    "Transaction too large: its journal block would be {} bytes, the limit is \
+                     {MAX_BLOCK_BYTES}; split it into smaller transactions",
+                    built.record.len()
+                )));
+            }
             let index = self.store.append(&built.record)?;
             let revs = block_docs.into_iter().map(|d| d.revision).collect();
             apply_block(&mut st, built.block_hash, millis, revs, catalog);

@@ -276,6 +276,33 @@ fn oversized_document_is_rejected_and_nothing_written() {
     );
 }
 
+/// A transaction whose journal block would pass 32 MiB is refused at commit with a BadRequest
+/// (not a storage failure a driver would retry), writes nothing, and leaves the session usable.
+#[test]
+fn oversized_transaction_is_a_bad_request_and_writes_nothing() {
+    let engine = engine_with_table();
+    let c = Client::new(&engine, L);
+    let tip_before = tip_seq(&engine, L);
+    let pad = Element::string("z".repeat(120 * 1024));
+    let mut tx = c.begin().unwrap();
+    // 300 documents of ~120 KiB: ~36 MiB of data in one block.
+    for _ in 0..300 {
+        tx.exec("INSERT INTO T VALUE {'pad': ?}", std::slice::from_ref(&pad))
+            .unwrap();
+    }
+    match tx.commit() {
+        Err(e @ LedgerError::BadRequest(_)) => {
+            assert!(e.message().contains("Transaction too large"), "{e}")
+        }
+        other => panic!("expected BadRequest, got {other:?}"),
+    }
+    assert_eq!(tip_seq(&engine, L), tip_before, "no block was written");
+    assert_eq!(
+        c.run("SELECT COUNT(*) FROM T", &[]).unwrap(),
+        vec![ion("{_1: 0}")]
+    );
+}
+
 /// 128 KB of Ion binary is the largest document; one byte more is rejected.
 #[test]
 fn document_size_limit_is_exact() {
