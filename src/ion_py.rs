@@ -82,6 +82,28 @@ struct Classes {
     timedelta: Py<PyAny>,
     utc: Py<PyAny>,
     int_type: Py<PyAny>,
+    /// Base-type constructors that build `IonPy*` instances without their Python-level
+    /// `__new__`/`__init__`, each present only when a probe at start-up showed it builds the
+    /// same object as the class's own constructor (see [`Fast`]).
+    fast: Fast,
+}
+
+/// `base.__new__` callables for the `IonPy*` classes whose constructors only add
+/// `ion_annotations = ()` (amazon.ion 0.13+): `int.__new__(IonPyInt, v)` and the like, then the
+/// attributes set directly.
+#[derive(Default)]
+struct Fast {
+    int: Option<Py<PyAny>>,
+    boolean: Option<Py<PyAny>>,
+    float: Option<Py<PyAny>>,
+    decimal: Option<Py<PyAny>>,
+    text: Option<Py<PyAny>>,
+    bytes: Option<Py<PyAny>>,
+    list: Option<Py<PyAny>>,
+    /// `object.__new__`, for `IonPyDict` with a `_IonPyDict__store` as `_factory` sets it.
+    dict: Option<Py<PyAny>>,
+    /// `datetime.__new__`, for `IonPyTimestamp` with its precision slots set directly.
+    timestamp: Option<Py<PyAny>>,
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
@@ -167,7 +189,7 @@ fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
         let decimal_zero = std_decimal.call1((0,))?.unbind();
         let timezone = dt.getattr("timezone")?;
         let utc = timezone.getattr("utc")?.unbind();
-        Ok::<_, PyErr>(Classes {
+        let mut c = Classes {
             null: st.getattr("IonPyNull")?.unbind(),
             boolean: boolean.unbind(),
             bool_needs_type,
@@ -191,8 +213,184 @@ fn classes(py: Python<'_>) -> PyResult<&'static Classes> {
             timedelta: dt.getattr("timedelta")?.unbind(),
             utc,
             int_type: py.get_type::<PyInt>().into_any().unbind(),
-        })
+            fast: Fast::default(),
+        };
+        c.fast = probe_fast(py, &c)?;
+        Ok::<_, PyErr>(c)
     })
+}
+
+/// Whether two objects are the same value built the same way: same type, equal, and the same
+/// instance attributes in the same order (plus the timestamp slots when `slots`).
+fn same_object(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, slots: bool) -> PyResult<bool> {
+    if !a.get_type().is(b.get_type()) || !a.eq(b)? {
+        return Ok(false);
+    }
+    fn items<'py>(o: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = o.py();
+        let d = o.getattr(intern!(py, "__dict__"))?;
+        let pairs = d.call_method0(intern!(py, "items"))?;
+        Ok(PyList::new(py, pairs.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any())
+    }
+    if !items(a)?.eq(items(b)?)? {
+        return Ok(false);
+    }
+    if slots {
+        for name in [
+            "precision",
+            "fractional_precision",
+            "fractional_seconds",
+            "microsecond",
+            "tzinfo",
+        ] {
+            let (x, y) = (a.getattr(name)?, b.getattr(name)?);
+            if !x.get_type().is(y.get_type())
+                || !x.eq(&y)?
+                || x.repr()?.to_string() != y.repr()?.to_string()
+            {
+                return Ok(false);
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// Builds a sample of each `IonPy*` type both ways and keeps the fast route where they match.
+fn probe_fast(py: Python<'_>, c: &Classes) -> PyResult<Fast> {
+    let builtins = py.import("builtins")?;
+    let base_new = |base: &str| -> PyResult<Bound<'_, PyAny>> {
+        builtins.getattr(base)?.getattr(intern!(py, "__new__"))
+    };
+    let empty = PyTuple::empty(py);
+    let ann = intern!(py, "ion_annotations");
+    let check = |new: Bound<'_, PyAny>,
+                 cls: &Py<PyAny>,
+                 sample: Bound<'_, PyAny>|
+     -> PyResult<Option<Py<PyAny>>> {
+        let cls = cls.bind(py);
+        let Ok(slow) = cls.call1((&sample,)) else {
+            return Ok(None);
+        };
+        let Ok(fast) = new.call1((cls, &sample)) else {
+            return Ok(None);
+        };
+        fast.setattr(ann, &empty)?;
+        Ok(same_object(&slow, &fast, false)
+            .unwrap_or(false)
+            .then(|| new.unbind()))
+    };
+    let mut f = Fast {
+        int: check(
+            base_new("int")?,
+            &c.int,
+            12345i64.into_pyobject(py)?.into_any(),
+        )?,
+        boolean: check(
+            base_new("int")?,
+            &c.boolean,
+            PyBool::new(py, true).to_owned().into_any(),
+        )?,
+        float: check(
+            base_new("float")?,
+            &c.float,
+            PyFloat::new(py, 0.5).into_any(),
+        )?,
+        decimal: check(
+            c.std_decimal.bind(py).getattr(intern!(py, "__new__"))?,
+            &c.decimal,
+            PyString::new(py, "1250E-2").into_any(),
+        )?,
+        text: check(
+            base_new("str")?,
+            &c.text,
+            PyString::new(py, "text").into_any(),
+        )?,
+        bytes: check(
+            base_new("bytes")?,
+            &c.bytes,
+            PyBytes::new(py, b"ab").into_any(),
+        )?,
+        ..Fast::default()
+    };
+    // IonPyList: `list.__new__(IonPyList)`, then filled.
+    {
+        let new = base_new("list")?;
+        let items = PyList::new(py, [1, 2])?;
+        if let (Ok(slow), Ok(fast)) = (
+            c.list.bind(py).call1((&items,)),
+            new.call1((c.list.bind(py),)),
+        ) {
+            fast.setattr(ann, &empty)?;
+            for i in items.iter() {
+                fast.cast::<PyList>()?.append(i)?;
+            }
+            if same_object(&slow, &fast, false).unwrap_or(false) {
+                f.list = Some(new.unbind());
+            }
+        }
+    }
+    // IonPyDict: `object.__new__(IonPyDict)` with the store `_factory` sets.
+    if let Some(factory) = &c.dict_factory {
+        let new = base_new("object")?;
+        let store = || -> PyResult<Bound<'_, PyDict>> {
+            let d = PyDict::new(py);
+            d.set_item("a", PyList::new(py, [1, 2])?)?;
+            Ok(d)
+        };
+        if let (Ok(slow), Ok(fast)) = (
+            factory.bind(py).call1((py.None(), store()?, &empty)),
+            new.call1((c.dict.bind(py),)),
+        ) {
+            fast.setattr(intern!(py, "_IonPyDict__store"), store()?)?;
+            fast.setattr(ann, &empty)?;
+            let same = same_object(&slow, &fast, false).unwrap_or(false)
+                && slow
+                    .call_method0(intern!(py, "items"))?
+                    .eq(fast.call_method0(intern!(py, "items"))?)?;
+            if same {
+                f.dict = Some(new.unbind());
+            }
+        }
+    }
+    // IonPyTimestamp: `datetime.__new__(IonPyTimestamp, …)` with the precision slots set.
+    {
+        f.timestamp = Some(
+            c.datetime
+                .bind(py)
+                .getattr(intern!(py, "__new__"))?
+                .unbind(),
+        );
+        let mut ok = true;
+        for text in [
+            "2024-01-02T03:04:05.123Z",
+            "2024-01-02T03:04:05.000-00:00",
+            "2024-01-02T03:04:05.123456789+05:30",
+            "2024-01-02T03:04:05Z",
+            "2024-01-02T03:04Z",
+            "2024-01-02",
+            "2024T",
+        ] {
+            let Ok(Value::Timestamp(t)) = Element::read_one(text).map(|e| e.value().clone()) else {
+                ok = false;
+                break;
+            };
+            let same = match (
+                timestamp_ionpy_slow(py, c, &t),
+                timestamp_ionpy_fast(py, c, &f, &t),
+            ) {
+                (Ok(slow), Ok(Some(fast))) => same_object(&slow, &fast, true).unwrap_or(false),
+                _ => false,
+            };
+            if !same {
+                ok = false;
+                break;
+            }
+        }
+        if !ok {
+            f.timestamp = None;
+        }
+    }
+    Ok(f)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,39 +435,87 @@ fn ionpy<'py>(
     let annotations = annotations_tuple(py, c, e)?;
     let ion_type = |t: IonType| c.ion_types[type_index(t)].bind(py);
     let set_type = intern!(py, "ion_type");
+    let set_ann = intern!(py, "ion_annotations");
+    let f = &c.fast;
+    // `base.__new__(cls, arg)` with `ion_annotations = ()`, as the class's constructor makes it.
+    let fresh =
+        |new: &Py<PyAny>, cls: &Py<PyAny>, arg: Bound<'py, PyAny>| -> PyResult<Bound<'py, PyAny>> {
+            let v = new.bind(py).call1((cls.bind(py), arg))?;
+            v.setattr(set_ann, PyTuple::empty(py))?;
+            Ok(v)
+        };
     let obj = match e.value() {
         Value::Null(t) => {
             let ann = annotations.unwrap_or_else(|| PyTuple::empty(py));
             return c.null.bind(py).call1((ion_type(*t), py.None(), ann));
         }
         Value::Bool(b) => {
-            let v = c.boolean.bind(py).call1((*b,))?;
+            let v = match &f.boolean {
+                Some(new) => fresh(new, &c.boolean, PyBool::new(py, *b).to_owned().into_any())?,
+                None => c.boolean.bind(py).call1((*b,))?,
+            };
             if c.bool_needs_type {
                 v.setattr(set_type, ion_type(IonType::Bool))?;
             }
             v
         }
-        Value::Int(i) => c.int.bind(py).call1((int_to_py(py, c, i)?,))?,
-        Value::Float(f) => c.float.bind(py).call1((*f,))?,
-        Value::Decimal(d) => c.decimal.bind(py).call1((decimal_text(d),))?,
-        Value::Timestamp(t) => timestamp_ionpy(py, c, t)?,
+        Value::Int(i) => match &f.int {
+            Some(new) => fresh(new, &c.int, int_to_py(py, c, i)?)?,
+            None => c.int.bind(py).call1((int_to_py(py, c, i)?,))?,
+        },
+        Value::Float(x) => match &f.float {
+            Some(new) => fresh(new, &c.float, PyFloat::new(py, *x).into_any())?,
+            None => c.float.bind(py).call1((*x,))?,
+        },
+        Value::Decimal(d) => match &f.decimal {
+            Some(new) => fresh(
+                new,
+                &c.decimal,
+                PyString::new(py, &decimal_text(d)).into_any(),
+            )?,
+            None => c.decimal.bind(py).call1((decimal_text(d),))?,
+        },
+        Value::Timestamp(t) => match timestamp_ionpy_fast(py, c, f, t)? {
+            Some(v) => v,
+            None => timestamp_ionpy_slow(py, c, t)?,
+        },
         Value::Symbol(s) => {
             c.symbol
                 .bind(py)
                 .call1((symbol_text(py, s), symbol_sid(s), py.None()))?
         }
-        Value::String(s) => c.text.bind(py).call1((s.text(),))?,
+        Value::String(s) => match &f.text {
+            Some(new) => fresh(new, &c.text, PyString::new(py, s.text()).into_any())?,
+            None => c.text.bind(py).call1((s.text(),))?,
+        },
         Value::Clob(b) | Value::Blob(b) => {
-            let v = c.bytes.bind(py).call1((PyBytes::new(py, b.as_ref()),))?;
+            let bytes = PyBytes::new(py, b.as_ref()).into_any();
+            let v = match &f.bytes {
+                Some(new) => fresh(new, &c.bytes, bytes)?,
+                None => c.bytes.bind(py).call1((bytes,))?,
+            };
             v.setattr(set_type, ion_type(e.ion_type()))?;
             v
         }
         Value::List(seq) | Value::SExp(seq) => {
-            let items = PyList::empty(py);
-            for child in seq.iter() {
-                items.append(ionpy(py, c, child, depth + 1)?)?;
-            }
-            let v = c.list.bind(py).call1((items,))?;
+            let v = match &f.list {
+                Some(new) => {
+                    let v = new.bind(py).call1((c.list.bind(py),))?;
+                    v.setattr(set_ann, PyTuple::empty(py))?;
+                    let items = v.cast::<PyList>()?;
+                    for child in seq.iter() {
+                        items.append(ionpy(py, c, child, depth + 1)?)?;
+                    }
+                    v
+                }
+                None => {
+                    let items = PyList::empty(py);
+                    for child in seq.iter() {
+                        items.append(ionpy(py, c, child, depth + 1)?)?;
+                    }
+                    c.list.bind(py).call1((items,))?
+                }
+            };
             v.setattr(set_type, ion_type(e.ion_type()))?;
             v
         }
@@ -284,6 +530,12 @@ fn ionpy<'py>(
                 }
             }
             let ann = annotations.unwrap_or_else(|| PyTuple::empty(py));
+            if let Some(new) = &f.dict {
+                let d = new.bind(py).call1((c.dict.bind(py),))?;
+                d.setattr(intern!(py, "_IonPyDict__store"), store)?;
+                d.setattr(set_ann, ann)?;
+                return Ok(d);
+            }
             return match &c.dict_factory {
                 Some(factory) => factory.bind(py).call1((py.None(), store, ann)),
                 None => {
@@ -293,14 +545,14 @@ fn ionpy<'py>(
                             d.call_method1(intern!(py, "add_item"), (&key, v))?;
                         }
                     }
-                    d.setattr(intern!(py, "ion_annotations"), ann)?;
+                    d.setattr(set_ann, ann)?;
                     Ok(d)
                 }
             };
         }
     };
     if let Some(ann) = annotations {
-        obj.setattr(intern!(py, "ion_annotations"), ann)?;
+        obj.setattr(set_ann, ann)?;
     }
     Ok(obj)
 }
@@ -447,7 +699,8 @@ fn tzinfo<'py>(py: Python<'py>, c: &Classes, t: &Timestamp) -> PyResult<Bound<'p
     }
 }
 
-fn timestamp_ionpy<'py>(
+/// `IonPyTimestamp(y, mo, d, h, mi, s, None, tz, precision=…, fractional_seconds=…)`.
+fn timestamp_ionpy_slow<'py>(
     py: Python<'py>,
     c: &Classes,
     t: &Timestamp,
@@ -467,6 +720,60 @@ fn timestamp_ionpy<'py>(
         (y, mo, d, h, mi, s, py.None(), tzinfo(py, c, t)?),
         Some(&kwargs),
     )
+}
+
+/// The same `IonPyTimestamp` as [`timestamp_ionpy_slow`], built as its `__new__` and `__init__`
+/// leave it (microseconds = the first 6 fractional digits, `fractional_precision` = their count
+/// up to 6) without running them; `None` when the fast route is off or the fraction is finer
+/// than nanoseconds.
+fn timestamp_ionpy_fast<'py>(
+    py: Python<'py>,
+    c: &Classes,
+    f: &Fast,
+    t: &Timestamp,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let Some(new) = &f.timestamp else {
+        return Ok(None);
+    };
+    let (y, mo, d, h, mi, s) = timestamp_fields(t);
+    let (fraction, micros, digits) = match fraction_digits(t) {
+        Some(digits) if digits.len() > 9 => return Ok(None),
+        Some(digits) => {
+            let n = digits.len();
+            let mut first6: String = digits.chars().take(6).collect();
+            while first6.len() < 6 {
+                first6.push('0');
+            }
+            let micros: u32 = first6.parse().map_err(|_| {
+                PyValueError::new_err(format!("bad fractional seconds digits {digits:?}"))
+            })?;
+            (
+                c.std_decimal.bind(py).call1((format!("0.{digits}"),))?,
+                micros,
+                n.min(6),
+            )
+        }
+        None => (c.decimal_zero.bind(py).clone(), 0, 0),
+    };
+    let v = new.bind(py).call1((
+        c.timestamp.bind(py),
+        y,
+        mo,
+        d,
+        h,
+        mi,
+        s,
+        micros,
+        tzinfo(py, c, t)?,
+    ))?;
+    v.setattr(
+        intern!(py, "precision"),
+        c.precisions[precision_index(t)].bind(py),
+    )?;
+    v.setattr(intern!(py, "fractional_precision"), digits)?;
+    v.setattr(intern!(py, "fractional_seconds"), fraction)?;
+    v.setattr(intern!(py, "ion_annotations"), PyTuple::empty(py))?;
+    Ok(Some(v))
 }
 
 fn timestamp_plain<'py>(

@@ -140,6 +140,38 @@ def test_ion_py_dict_semantics():
     assert value.items() == [("a", 1), ("a", 2), ("b", 3)]
 
 
+def test_values_are_built_as_the_ion_py_constructors_build_them():
+    from amazon.ion import simple_types as st
+
+    utc = datetime.timezone.utc
+    second = TimestampPrecision.SECOND
+    cases = [
+        (b"5", st.IonPyInt(5)),
+        (b"true", st.IonPyBool(True)),
+        (b"0.5e0", st.IonPyFloat(0.5)),
+        (b"12.50", st.IonPyDecimal("12.50")),
+        (b'"s"', st.IonPyText("s")),
+        (b"{{aGk=}}", st.IonPyBytes(b"hi")),
+        (b"[1]", st.IonPyList([1])),
+        (
+            b"2024-01-02T03:04:05.120Z",
+            st.IonPyTimestamp(2024, 1, 2, 3, 4, 5, None, utc, precision=second, fractional_seconds=Decimal("0.120")),
+        ),
+        (
+            b"2024-01-02T03:04:05Z",
+            st.IonPyTimestamp(2024, 1, 2, 3, 4, 5, None, utc, precision=second, fractional_seconds=Decimal(0)),
+        ),
+    ]
+    for data, expected in cases:
+        value = _native.ion_loads(data)
+        assert type(value) is type(expected) and value == expected
+        if not hasattr(type(expected), "ion_type"):  # set on the instance, as simpleion does
+            expected.ion_type = value.ion_type
+        assert list(vars(value).items()) == list(vars(expected).items())
+        for slot in ("precision", "fractional_precision", "fractional_seconds", "microsecond", "tzinfo"):
+            assert repr(getattr(value, slot, None)) == repr(getattr(expected, slot, None))
+
+
 @pytest.fixture(params=["embedded", "http"])
 def store(request, drivers, memory_endpoint):
     if request.param == "embedded":
