@@ -1,6 +1,6 @@
 //! `RawClient`: a connection to a QLDB Session endpoint (pyqldb's boto3 `qldb-session` client),
 //! i.e. a qldb-driver transport chosen from an endpoint URL: `memory://name` and
-//! `file:///dir` (the embedded engine), `http(s)://…` (aws-sdk-qldbsession, SigV4), or the
+//! `file:///dir` (the embedded engine), `http(s)://…` (QLDB Session over HTTP, SigV4), or the
 //! regional endpoint; `AWS_ENDPOINT_URL_QLDB_SESSION` applies when no URL is given.
 //!
 //! Drivers (`RawDriver`) and low-level sessions (`RawSessionClient`) are made over a client.
@@ -35,7 +35,7 @@ pub struct RawClient {
 impl RawClient {
     /// Connects (no request is sent: sessions start lazily).
     ///
-    /// `verify`: `False` is accepted but does not disable certificate checks; a path is a PEM CA
+    /// `verify`: `False` turns certificate checks off (as botocore does); a path is a PEM CA
     /// bundle trusted instead of the platform roots.
     #[new]
     #[pyo3(signature = (
@@ -83,7 +83,9 @@ impl RawClient {
             }
         };
         if let Some(v) = verify {
-            if let Ok(path) = v.extract::<std::path::PathBuf>() {
+            if v.is_instance_of::<pyo3::types::PyBool>() {
+                http.verify_certificates = v.is_truthy()?;
+            } else if let Ok(path) = v.extract::<std::path::PathBuf>() {
                 let pem = std::fs::read(&path).map_err(|e| {
                     PyValueError::new_err(format!("Cannot read the CA bundle {path:?}: {e}"))
                 })?;

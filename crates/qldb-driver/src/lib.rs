@@ -2,7 +2,7 @@
 //!
 //! - [`transport`]: the [`Transport`] trait (QLDB Session's seven commands) with an embedded
 //!   transport over [`qldb_ledger::Engine`] and, with the default `http` feature, an HTTP
-//!   transport over `aws-sdk-qldbsession`; [`endpoint`] picks one from an endpoint URL
+//!   transport (SendCommand over HTTP/1.1, SigV4); [`endpoint`] picks one from an endpoint URL
 //!   (`memory://`, `file:///`, `http(s)://`, or `AWS_ENDPOINT_URL_QLDB_SESSION`).
 //! - [`Driver`]: pyqldb 3.x's `execute_lambda` contract: a session pool (permits + idle FIFO),
 //!   transactions with the commit digest, the retry loop driven by a [`RetryPolicy`]

@@ -96,20 +96,82 @@ pub const INTERRUPT_TICK: Duration = Duration::from_millis(50);
 
 /// [`wait`], but calls `check` every `tick` while waiting; its error abandons the future
 /// (dropping it) and is returned.
+///
+/// From a plain thread the future is polled here, in the runtime's context, and the thread
+/// parks between polls with a timeout: the ticks cost no timer registration and no wake-up of
+/// a runtime thread (a request whose I/O runs on this thread hands control back every tick,
+/// see the HTTP transport). On a runtime worker it uses [`wait`] with a timer.
 pub fn wait_interruptible<F: Future, E>(
     fut: F,
     tick: Duration,
     check: &dyn Fn() -> Result<(), E>,
 ) -> Result<F::Output, E> {
-    wait(async {
-        tokio::pin!(fut);
-        loop {
-            tokio::select! {
-                v = &mut fut => return Ok(v),
-                _ = tokio::time::sleep(tick) => check()?,
+    if Handle::try_current().is_ok() {
+        return wait(async {
+            tokio::pin!(fut);
+            loop {
+                tokio::select! {
+                    v = &mut fut => return Ok(v),
+                    _ = tokio::time::sleep(tick) => check()?,
+                }
             }
+        });
+    }
+    let rt = runtime();
+    let _context = rt.enter();
+    as_blocking_waiter(|| park_until_ready(fut, tick, check))
+}
+
+/// Wakes a thread parked in [`park_until_ready`].
+struct ThreadWaker {
+    thread: std::thread::Thread,
+    notified: std::sync::atomic::AtomicBool,
+}
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.notified
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.thread.unpark();
+    }
+}
+
+fn park_until_ready<F: Future, E>(
+    fut: F,
+    tick: Duration,
+    check: &dyn Fn() -> Result<(), E>,
+) -> Result<F::Output, E> {
+    use std::sync::atomic::Ordering;
+    use std::task::{Context, Poll, Waker};
+    use std::time::Instant;
+    let state = Arc::new(ThreadWaker {
+        thread: std::thread::current(),
+        notified: std::sync::atomic::AtomicBool::new(false),
+    });
+    let waker = Waker::from(state.clone());
+    let mut cx = Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    let mut next_check = Instant::now() + tick;
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return Ok(v);
         }
-    })
+        loop {
+            let now = Instant::now();
+            if now >= next_check {
+                check()?;
+                next_check = now + tick;
+            }
+            if state.notified.swap(false, Ordering::AcqRel) {
+                break;
+            }
+            std::thread::park_timeout(next_check - now);
+        }
+    }
 }
 
 fn wait_opt<F: Future, E>(

@@ -8,11 +8,13 @@
 //!   journal blocks and ledger digests (odd last node carried up unchanged).
 //! - [`new_id`] / [`base62_u128`]: 22-character base62 ids like QLDB's document, table and
 //!   transaction ids.
+//! - [`calendar`]: day numbers ↔ proleptic Gregorian dates.
 //!
 //! The rules are those of the project's `spec/hashing.md` (sections 1–7); the test vectors of
 //! `spec/vectors/hashes.json` are checked by this crate's integration tests.
 
 mod base62;
+pub mod calendar;
 mod digest;
 mod ionhash;
 mod merkle;

@@ -15,7 +15,7 @@
 //!
 //! Modules: [`server`] (binding, serving, graceful shutdown), `router` (body limit, SigV4,
 //! dispatch), `session` and `control` (the two APIs), [`admin`] (loopback-only fault and health
-//! API), [`faults`] (fault rules), [`sigv4`] (signature verification and signing), [`config`].
+//! API), [`faults`] (fault rules), [`sigv4`] (`qldb_wire::sigv4`, re-exported), [`config`].
 
 pub mod admin;
 pub mod config;
@@ -24,7 +24,7 @@ pub mod faults;
 mod router;
 pub mod server;
 pub mod session;
-pub mod sigv4;
+pub use qldb_wire::sigv4;
 
 pub use config::{ServerConfig, ServerError, Storage, DEFAULT_MAX_BODY_BYTES};
 pub use faults::{FaultRule, FaultSet, Reaction};

@@ -8,12 +8,15 @@
 //! - [`error`]: [`ErrorCode`], HTTP statuses (§3, §6.1) and the `{"__type", "Message"}` body.
 //! - [`validate`]: the model's constraints (ledger names, tokens, transaction ids, statements,
 //!   value holders).
+//! - [`sigv4`]: AWS Signature Version 4 as QLDB uses it: signing (the driver, the load client)
+//!   and verification (`qldb-local --auth`), one canonical-request implementation for both.
 //! - [`Blob`]: bytes carried as base64 strings.
 
 pub mod blob;
 pub mod control;
 pub mod error;
 pub mod session;
+pub mod sigv4;
 pub mod validate;
 
 pub use blob::Blob;

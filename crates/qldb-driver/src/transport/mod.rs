@@ -1,7 +1,7 @@
 //! The seam between the driver and a QLDB Session endpoint: the [`Transport`] trait with the
 //! seven session commands, their results, and the implementations: [`EmbeddedTransport`] (the
 //! in-process ledger engine) and, with the `http` feature, [`HttpTransport`] (QLDB's
-//! `SendCommand` over HTTP via `aws-sdk-qldbsession`). [`crate::endpoint`] picks one from an
+//! `SendCommand` over HTTP/1.1 with SigV4). [`crate::endpoint`] picks one from an
 //! endpoint URL.
 //!
 //! Transports are stateless about sessions: the driver passes the session token to every call.

@@ -2,14 +2,16 @@
 //! These tests need `target/debug/qldb-local` (`cargo build -p qldb-server`); without it they
 //! fail with "qldb-local not built".
 
+use qldb_driver::transport::http::StaticCredentials;
 use qldb_driver::{
-    BodyError, ConnectOptions, Driver, DriverConfig, ExecuteOptions, RetryDecision, SyncDriver,
+    sync, BodyError, ConnectOptions, Driver, DriverConfig, ExecuteOptions, HttpOptions,
+    HttpTransport, RetryDecision, SyncDriver, Transport,
 };
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 type R<T> = Result<T, BodyError<Infallible>>;
 
@@ -34,11 +36,16 @@ struct Server {
 
 impl Server {
     fn start(faults: &[&str]) -> Server {
+        let args: Vec<String> = faults.iter().map(|f| format!("--fault={f}")).collect();
+        Server::start_with(&args.iter().map(String::as_str).collect::<Vec<_>>(), 0)
+    }
+
+    /// A server with extra command-line arguments on `port` (0: a free one).
+    fn start_with(args: &[&str], port: u16) -> Server {
         let mut cmd = Command::new(server_binary());
-        cmd.args(["serve", "--memory", "--port", "0", "--create-ledger", "t"]);
-        for f in faults {
-            cmd.args(["--fault", f]);
-        }
+        let port = port.to_string();
+        cmd.args(["serve", "--memory", "--port", &port, "--create-ledger", "t"]);
+        cmd.args(args);
         let mut child = cmd
             .env("QLDB_LOCAL_LOG", "warn")
             .stdout(Stdio::piped())
@@ -212,4 +219,180 @@ async fn http_connection_refused_is_a_transport_error() {
     .unwrap()
     .unwrap_err();
     assert!(err.driver().unwrap().is_transport(), "{err}");
+}
+
+// ---- the transport itself, command by command ----
+
+fn transport(url: &str, tweak: impl FnOnce(&mut HttpOptions)) -> HttpTransport {
+    let mut options = HttpOptions {
+        endpoint_url: Some(url.to_string()),
+        ..Default::default()
+    };
+    tweak(&mut options);
+    sync::wait(HttpTransport::connect(&options)).unwrap()
+}
+
+#[test]
+fn http_transport_reuses_one_connection_for_sequential_requests() {
+    let server = Server::start(&[]);
+    let t = transport(&server.url, |_| {});
+    let session = sync::wait(t.start_session("t")).unwrap();
+    assert!(
+        !session.session_id.is_empty(),
+        "the request id is the session id"
+    );
+    for _ in 0..5 {
+        let txn = sync::wait(t.start_transaction(&session.session_token)).unwrap();
+        assert_eq!(txn.len(), 22);
+        sync::wait(t.abort_transaction(&session.session_token)).unwrap();
+    }
+    assert_eq!(t.idle_connections(), 1);
+    sync::wait(t.end_session(&session.session_token)).unwrap();
+    assert_eq!(t.idle_connections(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_transport_from_async_code_runs_on_the_blocking_pool() {
+    let server = Server::start(&[]);
+    let options = HttpOptions {
+        endpoint_url: Some(server.url.clone()),
+        ..Default::default()
+    };
+    let t = HttpTransport::connect(&options).await.unwrap();
+    let session = t.start_session("t").await.unwrap();
+    let txn = t.start_transaction(&session.session_token).await.unwrap();
+    let r = t
+        .execute_statement(
+            &session.session_token,
+            &txn,
+            "SELECT * FROM information_schema.user_tables",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(r.page.values.is_empty() && r.page.next_page_token.is_none());
+    t.end_session(&session.session_token).await.unwrap();
+    assert_eq!(t.idle_connections(), 1);
+}
+
+#[test]
+fn http_transport_survives_a_server_restart_on_the_same_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let first = Server::start_with(&[], port);
+    let t = transport(&first.url, |_| {});
+    sync::wait(t.start_session("t")).unwrap();
+    assert_eq!(t.idle_connections(), 1);
+    drop(first);
+    let _second = Server::start_with(&[], port);
+    // The idle connection to the old process is closed: it is noticed and replaced, not used.
+    let session = sync::wait(t.start_session("t")).unwrap();
+    sync::wait(t.end_session(&session.session_token)).unwrap();
+    assert_eq!(t.idle_connections(), 1);
+}
+
+#[test]
+fn http_read_timeout_is_a_transport_error_and_the_next_request_works() {
+    let server = Server::start(&["StartTransaction:1:delay=3000"]);
+    let t = transport(&server.url, |o| o.read_timeout = Duration::from_millis(300));
+    let session = sync::wait(t.start_session("t")).unwrap();
+    let started = Instant::now();
+    let e = sync::wait(t.start_transaction(&session.session_token)).unwrap_err();
+    assert!(
+        e.is_transport() && e.message().contains("Read timeout"),
+        "{e}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    sync::wait(t.start_transaction(&session.session_token)).unwrap();
+}
+
+#[test]
+fn http_wait_is_interruptible_while_the_server_is_silent() {
+    let server = Server::start(&["StartTransaction:1:delay=5000"]);
+    let t = transport(&server.url, |_| {});
+    let session = sync::wait(t.start_session("t")).unwrap();
+    let started = Instant::now();
+    let check = || {
+        if started.elapsed() > Duration::from_millis(300) {
+            Err("interrupted")
+        } else {
+            Ok(())
+        }
+    };
+    let out = sync::wait_interruptible(
+        t.start_transaction(&session.session_token),
+        sync::INTERRUPT_TICK,
+        &check,
+    );
+    assert_eq!(out.err(), Some("interrupted"));
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+    // The abandoned exchange's connection is gone; the next request gets a fresh one.
+    sync::wait(t.start_transaction(&session.session_token)).unwrap();
+}
+
+#[test]
+fn http_requests_are_signed_with_sigv4() {
+    let server = Server::start_with(&["--auth", "AKIDTEST:s3cret/key+"], 0);
+    let keyed = |secret: &str, token: Option<&str>| {
+        let secret = secret.to_string();
+        let token = token.map(str::to_string);
+        transport(&server.url, move |o| {
+            o.credentials = Some(StaticCredentials {
+                access_key_id: "AKIDTEST".into(),
+                secret_access_key: secret,
+                session_token: token,
+            })
+        })
+    };
+    let ok = keyed("s3cret/key+", None);
+    sync::wait(ok.start_session("t")).unwrap();
+    let with_token = keyed("s3cret/key+", Some("FQoGZXIvYXdzE//token=="));
+    sync::wait(with_token.start_session("t")).unwrap();
+
+    let wrong = keyed("not-the-secret", None);
+    let e = sync::wait(wrong.start_session("t")).unwrap_err();
+    assert_eq!(
+        (e.code(), e.http_status()),
+        (Some("InvalidSignatureException"), Some(403)),
+        "{e}"
+    );
+    // The dummy credentials of a loopback endpoint are not a key the server knows.
+    let anonymous = transport(&server.url, |_| {});
+    let e = sync::wait(anonymous.start_session("t")).unwrap_err();
+    assert_eq!(e.code(), Some("UnrecognizedClientException"), "{e}");
+}
+
+#[test]
+fn http_options_are_checked() {
+    let bad_bundle = HttpOptions {
+        endpoint_url: Some("https://127.0.0.1:1".into()),
+        extra_ca_pem: Some(b"not a certificate".to_vec()),
+        native_roots: false,
+        ..Default::default()
+    };
+    let e = sync::wait(HttpTransport::connect(&bad_bundle)).unwrap_err();
+    assert!(e.message().contains("CA bundle"), "{e}");
+    let unverified = HttpOptions {
+        endpoint_url: Some("https://127.0.0.1:1".into()),
+        verify_certificates: false,
+        ..Default::default()
+    };
+    sync::wait(HttpTransport::connect(&unverified)).unwrap();
+    let bad_url = HttpOptions {
+        endpoint_url: Some("http://127.0.0.1:notaport".into()),
+        ..Default::default()
+    };
+    let e = sync::wait(HttpTransport::connect(&bad_url)).unwrap_err();
+    assert!(e.message().contains("invalid port"), "{e}");
 }

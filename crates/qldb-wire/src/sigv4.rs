@@ -1,6 +1,6 @@
-//! AWS Signature Version 4 for `qldb-local`: verifying the `Authorization` header of incoming
-//! requests when the server runs with `--auth`, and signing requests for the load client and
-//! tests. Both sides build the same canonical request (method, normalised and double-encoded
+//! AWS Signature Version 4 for QLDB: verifying the `Authorization` header of incoming requests
+//! (`qldb-local --auth`), and signing requests (the driver's HTTP transport, the load client,
+//! tests). Both sides build the same canonical request (method, normalised and double-encoded
 //! URI path, canonical query, signed headers, payload hash) the way botocore does.
 //!
 //! Only header-signed requests (`AWS4-HMAC-SHA256` with `X-Amz-Date`) are accepted; the
@@ -8,7 +8,7 @@
 //! minutes of the server's clock.
 
 use hmac::{Hmac, Mac};
-use qldb_ledger::clock::{civil_from_days, days_from_civil};
+use qldb_ion::calendar::{civil_from_days, days_from_civil};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -509,33 +509,80 @@ pub struct SigningKey<'a> {
 /// Every header in `req.headers` is signed (include `host`).
 pub fn sign(req: &RequestParts<'_>, key: &SigningKey<'_>, now: SystemTime) -> (String, String) {
     let amz = amz_date(now);
-    let date = &amz[..8];
-    let mut with_date: Vec<(&str, &str)> = req.headers.to_vec();
-    with_date.push(("x-amz-date", &amz));
-    let mut names: Vec<String> = with_date
-        .iter()
-        .map(|(n, _)| n.to_ascii_lowercase())
-        .collect();
-    names.sort();
-    names.dedup();
-    let parts = RequestParts {
-        headers: &with_date,
-        ..*req
-    };
-    let canonical = canonical_request(&parts, &names, &hex_sha256(req.body))
-        .expect("every signed header is present");
-    let scope = format!("{date}/{}/{}/aws4_request", key.region, key.service);
-    let sts = string_to_sign(&amz, &scope, &canonical);
-    let signature = hex::encode(hmac(
-        &signing_key(key.secret, date, key.region, key.service),
-        sts.as_bytes(),
-    ));
-    let authorization = format!(
-        "{ALGORITHM} Credential={}/{scope}, SignedHeaders={}, Signature={signature}",
-        key.key_id,
-        names.join(";")
-    );
+    let derived = DerivedKey::new(key.secret, &amz[..8], key.region, key.service);
+    let authorization = derived.authorize(req, key.key_id, &amz);
     (amz, authorization)
+}
+
+/// The signing key of one secret, day, region and service (four chained HMACs), reusable for
+/// every request signed that day: a client keeps one and derives a new one when the date or the
+/// credentials change.
+#[derive(Clone)]
+pub struct DerivedKey {
+    date: String,
+    region: String,
+    service: String,
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for DerivedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DerivedKey")
+            .field("date", &self.date)
+            .field("region", &self.region)
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DerivedKey {
+    /// Derives the key for `date` (`YYYYMMDD`).
+    pub fn new(secret: &str, date: &str, region: &str, service: &str) -> DerivedKey {
+        DerivedKey {
+            date: date.to_string(),
+            region: region.to_string(),
+            service: service.to_string(),
+            key: signing_key(secret, date, region, service),
+        }
+    }
+
+    /// The `YYYYMMDD` date this key signs for.
+    pub fn date(&self) -> &str {
+        &self.date
+    }
+
+    /// The `Authorization` value for `req` at `amz_date` (`YYYYMMDDTHHMMSSZ`, on this key's
+    /// date). Every header of `req` is signed; `req.headers` must hold `x-amz-date: amz_date`
+    /// unless it is absent, in which case it is added to the signature.
+    pub fn authorize(&self, req: &RequestParts<'_>, key_id: &str, amz_date: &str) -> String {
+        debug_assert_eq!(&amz_date[..8], self.date);
+        let mut headers: Vec<(&str, &str)> = req.headers.to_vec();
+        if req.header("x-amz-date").is_none() {
+            headers.push(("x-amz-date", amz_date));
+        }
+        let mut names: Vec<String> = headers
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect();
+        names.sort();
+        names.dedup();
+        let parts = RequestParts {
+            headers: &headers,
+            ..*req
+        };
+        let canonical = canonical_request(&parts, &names, &hex_sha256(req.body))
+            .expect("every signed header is present");
+        let scope = format!(
+            "{}/{}/{}/aws4_request",
+            self.date, self.region, self.service
+        );
+        let sts = string_to_sign(amz_date, &scope, &canonical);
+        let signature = hex::encode(hmac(&self.key, sts.as_bytes()));
+        format!(
+            "{ALGORITHM} Credential={key_id}/{scope}, SignedHeaders={}, Signature={signature}",
+            names.join(";")
+        )
+    }
 }
 
 #[cfg(test)]
