@@ -74,8 +74,8 @@ class BaseQldbDriver(ABC):
     :param region_name: The AWS region.
 
     :type verify: bool/str
-    :param verify: A path to a PEM CA bundle to trust instead of the platform's roots; ``False`` is accepted but
-                   does not disable certificate checks.
+    :param verify: A path to a PEM CA bundle to trust instead of the platform's roots; ``False`` turns certificate
+                   checks off (as botocore does; a warning is logged).
 
     :type endpoint_url: str
     :param endpoint_url: ``http(s)://...``, ``memory://NAME`` or ``file:///DIR``; default

@@ -396,3 +396,109 @@ fn http_options_are_checked() {
     let e = sync::wait(HttpTransport::connect(&bad_url)).unwrap_err();
     assert!(e.message().contains("invalid port"), "{e}");
 }
+
+// ---- TLS: a TLS-terminating proxy (rustls, a self-signed certificate) in front of qldb-local ----
+
+/// Listens with TLS on 127.0.0.1 and forwards the plaintext to `backend` (`host:port`), one
+/// thread per connection. Returns the port and the certificate (PEM, for `localhost`).
+fn tls_proxy(backend: String) -> (u16, String) {
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let pem = certified.cert.pem();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
+    let config = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![certified.cert.der().clone()], key)
+        .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let (config, backend) = (config.clone(), backend.clone());
+            std::thread::spawn(move || pump(client, config, &backend));
+        }
+    });
+    (port, pem)
+}
+
+fn pump(client: std::net::TcpStream, config: std::sync::Arc<rustls::ServerConfig>, backend: &str) {
+    use std::io::{Read, Write};
+    let idle = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        )
+    };
+    let tick = Some(Duration::from_millis(2));
+    client.set_read_timeout(tick).unwrap();
+    let mut tls = rustls::StreamOwned::new(rustls::ServerConnection::new(config).unwrap(), client);
+    let mut up = std::net::TcpStream::connect(backend).unwrap();
+    up.set_read_timeout(tick).unwrap();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match tls.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => up.write_all(&buf[..n]).unwrap(),
+            Err(e) if idle(&e) => {}
+            Err(_) => return, // e.g. the client rejected the certificate
+        }
+        match up.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => {
+                if tls.write_all(&buf[..n]).and_then(|_| tls.flush()).is_err() {
+                    return;
+                }
+            }
+            Err(e) if idle(&e) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+#[test]
+fn https_with_a_trusted_bundle_unverified_and_untrusted() {
+    let server = Server::start(&[]);
+    let backend = server.url.trim_start_matches("http://").to_string();
+    let (port, pem) = tls_proxy(backend);
+    let url = format!("https://localhost:{port}");
+
+    // verify=PATH: the bundle is trusted instead of the platform's roots.
+    let trusted = transport(&url, |o| {
+        o.extra_ca_pem = Some(pem.clone().into_bytes());
+        o.native_roots = false;
+    });
+    let session = sync::wait(trusted.start_session("t")).unwrap();
+    let txn = sync::wait(trusted.start_transaction(&session.session_token)).unwrap();
+    let r = sync::wait(trusted.execute_statement(
+        &session.session_token,
+        &txn,
+        "SELECT * FROM information_schema.user_tables",
+        &[],
+    ))
+    .unwrap();
+    assert!(r.page.values.is_empty());
+    assert_eq!(trusted.idle_connections(), 1);
+
+    // verify=False: any certificate.
+    let unverified = transport(&url, |o| o.verify_certificates = false);
+    sync::wait(unverified.start_session("t")).unwrap();
+
+    // A bundle without the server's certificate: rejected.
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let strict = transport(&url, |o| {
+        o.extra_ca_pem = Some(other.cert.pem().into_bytes());
+        o.native_roots = false;
+    });
+    let e = sync::wait(strict.start_session("t")).unwrap_err();
+    assert!(e.is_transport(), "{e}");
+    assert!(
+        e.message().to_ascii_lowercase().contains("certificate"),
+        "{e}"
+    );
+}
