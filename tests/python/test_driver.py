@@ -5,6 +5,8 @@ messages), endpoints (embedded memory and file, the environment variable), the d
 
 import inspect
 import logging
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -268,3 +270,34 @@ def test_per_call_retry_config_replaces_the_drivers(drivers, memory_endpoint):
             d.execute_lambda(always_conflicting, retry_config)
         assert error.value.response["Error"]["Code"] == "OccConflictException"
         assert len(attempts) == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
+def test_a_forked_child_gets_its_own_runtime(drivers, memory_endpoint, server):
+    """The parent's native runtime threads do not exist in a forked child: a driver made there works
+    (embedded and over HTTP), and the parent's drivers keep working."""
+    parent = drivers(endpoint_url=memory_endpoint)
+    assert parent.execute_lambda(lambda ex: "before") == "before"
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        code = 1
+        try:
+            signal.alarm(20)  # a child stuck on the parent's (absent) runtime threads dies instead of hanging
+            with QldbDriver("child", endpoint_url="memory://forked-child") as d:
+                ok = d.execute_lambda(lambda ex: "child") == "child"
+            # read_ahead runs a producer task on the runtime's worker threads (pages after the first):
+            # only a fresh runtime has them.
+            table = "forked_%d" % os.getpid()
+            with QldbDriver("py-main", endpoint_url=server.endpoint, read_ahead=2) as d:
+                d.execute_lambda(lambda ex: ex.execute_statement("CREATE TABLE " + table))
+                d.execute_lambda(
+                    lambda ex: ex.execute_statement("INSERT INTO " + table + " ?", [{"i": i} for i in range(450)])
+                )
+                count = d.execute_lambda(lambda ex: sum(1 for _ in ex.execute_statement("SELECT * FROM " + table)))
+                ok = ok and count == 450
+            code = 0 if ok else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert parent.execute_lambda(lambda ex: "after") == "after"
