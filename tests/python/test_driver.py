@@ -301,3 +301,12 @@ def test_a_forked_child_gets_its_own_runtime(drivers, memory_endpoint, server):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert parent.execute_lambda(lambda ex: "after") == "after"
+
+
+def test_verify_false_turns_certificate_checks_off_with_a_warning(caplog):
+    caplog.set_level(logging.WARNING)
+    QldbDriver("ledger", endpoint_url="https://localhost:1", verify=False).close()
+    assert "certificate verification is disabled" in caplog.text
+    caplog.clear()
+    QldbDriver("ledger", endpoint_url="https://localhost:1").close()
+    assert "certificate verification is disabled" not in caplog.text

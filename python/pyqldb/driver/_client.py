@@ -8,6 +8,7 @@ regional endpoint (with a boto3 session: the endpoint its profile configures for
 ``endpoint_url`` may also be ``memory://NAME`` or ``file:///DIR`` (embedded ledger).
 """
 
+import os
 from logging import getLogger
 
 from .. import _native
@@ -121,7 +122,7 @@ def make_client(
         aws_access_key_id=aws_access_key_id,
         aws_secret_access_key=aws_secret_access_key,
         aws_session_token=aws_session_token,
-        verify=verify if isinstance(verify, str) else None,
+        verify=verify if isinstance(verify, (str, bool, os.PathLike)) else None,
         user_agent_extra=user_agent_extra(service_description, config),
         connect_timeout=_seconds(getattr(config, "connect_timeout", None)),
         read_timeout=_seconds(getattr(config, "read_timeout", None)),
