@@ -12,7 +12,7 @@ DEV_TOOLS := maturin==1.16.0 pytest==9.2.0 ruff==0.17.6
 TEST_EXTRAS := boto3==1.40.60 botocore==1.40.60
 # What the extension module is built from: a change here rebuilds it on `make develop`.
 NATIVE_SOURCES := Cargo.toml Cargo.lock pyproject.toml $(shell find src crates -name '*.rs' -o -name Cargo.toml 2>/dev/null)
-PYTHON_SOURCES := python tests/python examples/quickstart.py
+PYTHON_SOURCES := python tests/python tests/qldb_local.py examples/quickstart.py
 # The built module (maturin develop puts it next to the Python sources); rebuilt when missing.
 NATIVE_MODULE := $(wildcard python/pyqldb/_native*.so)
 

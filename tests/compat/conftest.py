@@ -14,7 +14,8 @@ Targets (``--target`` or ``$COMPAT_TARGET``):
 HTTP targets reach the server exactly as an unmodified program would: dummy credentials, a region and
 ``AWS_ENDPOINT_URL_QLDB_SESSION`` / ``AWS_ENDPOINT_URL_QLDB`` in the environment, set before any
 client exists, and no ``endpoint_url`` argument. The server (``target/debug/qldb-local``, or
-``$QLDB_LOCAL_BIN``) is started once per run on a temporary data directory and stopped with SIGTERM.
+``$QLDB_LOCAL_BIN``; see ``tests/qldb_local.py``) is started once per run on a temporary data directory and
+stopped with SIGTERM, which it must answer with exit status 0.
 
 Tests that need something only some targets have declare it with ``@pytest.mark.requires(...)``
 (see ``Capabilities``); on other targets they are *deselected* at collection (never skipped), and
@@ -33,48 +34,27 @@ The suite checks at start-up that the interpreter holds the package the target n
 virtualenv fails instead of testing the wrong thing.
 """
 
-import atexit
 import importlib
 import importlib.util
-import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import threading
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
+from qldb_local import QldbLocal, isolate_aws_environment, report_logs
 
 TARGETS = ("peer", "ours-http", "ours-embedded", "peer-v2")
 HTTP_TARGETS = ("peer", "ours-http", "peer-v2")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
 # Seconds a transaction may stay open on the server: generous for every transaction of the suite,
 # short enough that a stuck test fails rather than hangs. Expiry itself is provoked by fault injection.
 TRANSACTION_TIMEOUT_SECONDS = 20
-STARTUP_TIMEOUT_SECONDS = 30
-SHUTDOWN_TIMEOUT_SECONDS = 20
-LISTENING_RE = re.compile(r"^qldb-local listening on (http://(\S+):(\d+)) \(data: (.+)\)$")
 
-# Credentials and region for HTTP clients, set before any client exists; the caller's own AWS
-# configuration must not redirect or re-sign anything.
-os.environ["AWS_ACCESS_KEY_ID"] = "AKIDCOMPATSUITE00000"
-os.environ["AWS_SECRET_ACCESS_KEY"] = "compat-suite-dummy-secret-key"
-os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
-for _name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL",
-              "AWS_ENDPOINT_URL_QLDB_SESSION", "AWS_ENDPOINT_URL_QLDB",
-              "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_REGION"):
-    os.environ.pop(_name, None)
-os.environ["AWS_CONFIG_FILE"] = os.devnull
-os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
-os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-os.environ["NO_PROXY"] = os.environ["no_proxy"] = (
-    "127.0.0.1,localhost" + ("," + os.environ["NO_PROXY"] if os.environ.get("NO_PROXY") else ""))
+# For HTTP clients, set before any client exists.
+isolate_aws_environment("AKIDCOMPATSUITE00000", "compat-suite-dummy-secret-key")
 
 
 def _importable(module):
@@ -120,22 +100,37 @@ class Capabilities:
 # Options, markers, target check, collection
 # --------------------------------------------------------------------------------------------------
 
+
 def pytest_addoption(parser):
     group = parser.getgroup("compat", "pyqldb compatibility suite")
-    group.addoption("--target", choices=TARGETS, default=os.environ.get("COMPAT_TARGET"),
-                    help="which driver to test: peer (original pyqldb 3.2.4 over HTTP), ours-http, "
-                         "ours-embedded (default: $COMPAT_TARGET)")
-    group.addoption("--embedded-store", choices=("memory", "file"),
-                    default=os.environ.get("COMPAT_EMBEDDED_STORE", "memory"),
-                    help="ours-embedded only: memory://NAME (default) or file:///DIR endpoints")
-    group.addoption("--ledgers-from-server", action="store_true", default=False,
-                    help="HTTP targets: take module ledgers from `qldb-local --create-ledger` even when boto3 "
-                         "is importable (the path used when it is not)")
+    group.addoption(
+        "--target",
+        choices=TARGETS,
+        default=os.environ.get("COMPAT_TARGET"),
+        help="which driver to test: peer (original pyqldb 3.2.4 over HTTP), ours-http, "
+        "ours-embedded (default: $COMPAT_TARGET)",
+    )
+    group.addoption(
+        "--embedded-store",
+        choices=("memory", "file"),
+        default=os.environ.get("COMPAT_EMBEDDED_STORE", "memory"),
+        help="ours-embedded only: memory://NAME (default) or file:///DIR endpoints",
+    )
+    group.addoption(
+        "--ledgers-from-server",
+        action="store_true",
+        default=False,
+        help="HTTP targets: take module ledgers from `qldb-local --create-ledger` even when boto3 "
+        "is importable (the path used when it is not)",
+    )
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "requires(*names): run only on targets with these capabilities "
-                                       "(http, faults, control_plane, botocore, boto3, v2); deselected elsewhere")
+    config.addinivalue_line(
+        "markers",
+        "requires(*names): run only on targets with these capabilities "
+        "(http, faults, control_plane, botocore, boto3, v2); deselected elsewhere",
+    )
     config.addinivalue_line("markers", "v2: the pyqldb 2.x API (PooledQldbDriver, QldbSession, Transaction)")
     # pyqldb 3.2.4's read-ahead cursor calls Thread.setDaemon (pyqldb-api.md §9); not a test failure.
     config.addinivalue_line("filterwarnings", "ignore:setDaemon\\(\\) is deprecated:DeprecationWarning")
@@ -162,19 +157,22 @@ def _check_package_under_test(target):
         if has_native or pyqldb.__version__ != "2.0.2":
             raise pytest.UsageError(
                 f"--target peer-v2 needs the ORIGINAL pyqldb 2.0.2; {sys.executable} has "
-                f"pyqldb {pyqldb.__version__} at {where} (native module: {has_native})")
+                f"pyqldb {pyqldb.__version__} at {where} (native module: {has_native})"
+            )
     elif target == "peer":
         if has_native or pyqldb.__version__ != "3.2.4":
             raise pytest.UsageError(
                 f"--target peer needs the ORIGINAL pyqldb 3.2.4 (.peer-venv); {sys.executable} has "
-                f"pyqldb {pyqldb.__version__} at {where} (native module: {has_native})")
+                f"pyqldb {pyqldb.__version__} at {where} (native module: {has_native})"
+            )
     else:
         try:
             importlib.import_module("pyqldb._native")
         except ImportError as e:
             raise pytest.UsageError(
                 f"--target {target} needs our package (pyqldb._native importable; .venv from `make develop`); "
-                f"{sys.executable} has pyqldb at {where}: {e}") from e
+                f"{sys.executable} has pyqldb at {where}: {e}"
+            ) from e
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -185,7 +183,8 @@ def pytest_collection_modifyitems(session, config, items):
         if is_v2 and caps.target == "peer":
             raise pytest.UsageError(
                 "the 2.x tests (tests/compat/test_v2_*.py) do not apply to the original pyqldb 3.2.4: exclude them "
-                "from the peer run with --ignore-glob='tests/compat/test_v2_*.py' (make test-compat does)")
+                "from the peer run with --ignore-glob='tests/compat/test_v2_*.py' (make test-compat does)"
+            )
         if caps.target == "peer-v2" and not is_v2:
             raise pytest.UsageError("--target peer-v2 (the original pyqldb 2.0.2) runs only tests/compat/test_v2_*.py")
         needs = []
@@ -207,118 +206,21 @@ def pytest_report_header(config):
     if caps is None:
         return None
     import pyqldb
-    return [f"compat target: {caps.target}; {caps!r}",
-            f"pyqldb {pyqldb.__version__} from {os.path.dirname(pyqldb.__file__)}"]
+
+    return [
+        f"compat target: {caps.target}; {caps!r}",
+        f"pyqldb {pyqldb.__version__} from {os.path.dirname(pyqldb.__file__)}",
+    ]
 
 
 # --------------------------------------------------------------------------------------------------
 # The qldb-local server (HTTP targets)
 # --------------------------------------------------------------------------------------------------
 
-def _locate_binary():
-    override = os.environ.get("QLDB_LOCAL_BIN")
-    if override:
-        path = Path(override)
-    else:
-        target_dir = Path(os.environ.get("CARGO_TARGET_DIR") or REPO_ROOT / "target")
-        if not target_dir.is_absolute():
-            target_dir = REPO_ROOT / target_dir
-        path = target_dir / "debug" / "qldb-local"
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        pytest.fail(f"qldb-local binary not found at {path}: run `cargo build -p qldb-server` "
-                    "(make test-compat does) or set QLDB_LOCAL_BIN", pytrace=False)
-    return path
-
-
-class QldbLocal:
-    """One qldb-local process; its endpoint goes into the AWS_ENDPOINT_URL_QLDB* variables."""
-
-    def __init__(self, binary, data_dir, log_path, ledgers):
-        self.binary, self.data_dir, self.log_path = binary, data_dir, log_path
-        self.precreated = list(ledgers)
-        self.process = None
-        self.endpoint = None
-        self._drain = None
-
-    def start(self):
-        args = [str(self.binary), "serve", "--data", str(self.data_dir), "--host", "127.0.0.1", "--port", "0",
-                "--transaction-timeout", str(TRANSACTION_TIMEOUT_SECONDS)]
-        for name in self.precreated:
-            args += ["--create-ledger", name]
-        with open(self.log_path, "ab") as log:
-            log.write(f"=== {' '.join(args)}\n".encode())
-            log.flush()
-            self.process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL)
-        line = self._first_line()
-        match = LISTENING_RE.match(line)
-        if not match:
-            self.kill()
-            pytest.fail(f"unexpected first line from qldb-local: {line!r} (log {self.log_path})", pytrace=False)
-        self.endpoint = match.group(1)
-        self._drain = threading.Thread(target=self._drain_stdout, daemon=True)
-        self._drain.start()
-        os.environ["AWS_ENDPOINT_URL_QLDB_SESSION"] = self.endpoint
-        os.environ["AWS_ENDPOINT_URL_QLDB"] = self.endpoint
-
-    def _first_line(self):
-        result = {}
-        reader = threading.Thread(target=lambda: result.setdefault("line", self.process.stdout.readline()),
-                                  daemon=True)
-        reader.start()
-        reader.join(STARTUP_TIMEOUT_SECONDS)
-        if reader.is_alive() or not result.get("line"):
-            self.kill()
-            pytest.fail("qldb-local did not print its address; log:\n"
-                        + self.log_path.read_text(errors="replace")[-4000:], pytrace=False)
-        return result["line"].decode("utf-8", "replace").rstrip("\r\n")
-
-    def _drain_stdout(self):
-        with open(self.log_path, "ab") as log:
-            for raw in iter(self.process.stdout.readline, b""):
-                log.write(b"[stdout] " + raw)
-                log.flush()
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(SHUTDOWN_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            return None
-
-    def kill(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    # Fault-injection admin API (loopback only, unsigned).
-    def admin(self, method, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.endpoint}/_qldb_local/faults", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200, response.status
-            return json.loads(response.read() or b"{}")
-
-
-_SERVERS = []
-
-
-@atexit.register
-def _kill_leftover_servers():
-    for server in _SERVERS:
-        server.kill()
-
 
 def pytest_terminal_summary(terminalreporter, exitstatus):
-    if exitstatus == 0:
-        return
-    for server in _SERVERS:
-        if server.log_path.exists():
-            lines = server.log_path.read_text(errors="replace").splitlines()
-            terminalreporter.section(f"qldb-local log (last 30 of {len(lines)} lines, {server.log_path})")
-            for line in lines[-30:]:
-                terminalreporter.line(line)
+    """On failure, show where the server log is and its tail."""
+    report_logs(terminalreporter, exitstatus)
 
 
 @pytest.fixture(scope="session")
@@ -339,16 +241,22 @@ def qldb_server(capabilities, tmp_path_factory, pytestconfig):
         yield None
         return
     base = tmp_path_factory.mktemp("qldb-local")
-    (base / "data").mkdir()
-    # Without boto3 there is no control-plane client: the server creates one ledger per module at start.
-    ledgers = [] if capabilities.control_plane else [
-        f"compat-pool-{i}-{uuid.uuid4().hex[:8]}" for i in range(pytestconfig._compat_module_count + 2)]
-    server = QldbLocal(_locate_binary(), base / "data", base / "server.log", ledgers)
-    _SERVERS.append(server)
-    server.start()
-    yield server
-    code = server.stop()
-    assert code == 0, f"qldb-local exited with status {code} on SIGTERM (log {server.log_path})"
+    # Without boto3 there is no control-plane client: the server creates one ledger per module (and two
+    # spare) at start, which the `ledger` fixture hands out.
+    ledgers = (
+        []
+        if capabilities.control_plane
+        else [f"compat-pool-{i}-{uuid.uuid4().hex[:8]}" for i in range(pytestconfig._compat_module_count + 2)]
+    )
+    pytestconfig._compat_unused_ledgers = list(ledgers)
+    with QldbLocal(
+        base / "server.log",
+        data_dir=base / "data",
+        transaction_timeout=TRANSACTION_TIMEOUT_SECONDS,
+        ledgers=ledgers,
+        export_endpoint=True,
+    ) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -378,11 +286,13 @@ def ledger(request, capabilities, qldb_server):
         yield _ledger_name(request.module.__name__)
         return
     if not capabilities.control_plane:
-        assert qldb_server.precreated, "more test modules than pre-created ledgers"
-        yield qldb_server.precreated.pop(0)
+        unused = request.config._compat_unused_ledgers
+        assert unused, "more test modules than pre-created ledgers"
+        yield unused.pop(0)
         return
     import boto3
     from botocore.config import Config
+
     client = boto3.client("qldb", config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
     name = _ledger_name(request.module.__name__)
     client.create_ledger(Name=name, PermissionsMode="ALLOW_ALL", DeletionProtection=False)
@@ -414,6 +324,7 @@ def driver_factory(ledger, capabilities, qldb_server, embedded_endpoint):
     module's ledger.
     """
     from pyqldb.driver.qldb_driver import QldbDriver
+
     made = []
 
     def make(*args, ledger_name=None, **kwargs):
@@ -430,6 +341,7 @@ def driver_factory(ledger, capabilities, qldb_server, embedded_endpoint):
 def v2_driver_factory(ledger, capabilities, qldb_server, embedded_endpoint):
     """``v2_driver_factory(*args, **kwargs)`` → the 2.x ``PooledQldbDriver(ledger, *args, **kwargs)``."""
     from pyqldb.driver.pooled_qldb_driver import PooledQldbDriver
+
     made = []
 
     def make(*args, **kwargs):
@@ -446,6 +358,7 @@ def v2_driver_factory(ledger, capabilities, qldb_server, embedded_endpoint):
 def driver(ledger, capabilities, qldb_server, embedded_endpoint):
     """A module-wide ``QldbDriver`` with default settings."""
     from pyqldb.driver.qldb_driver import QldbDriver
+
     d = QldbDriver(ledger, **_endpoint_kwargs(capabilities, embedded_endpoint, {}))
     yield d
     d.close()
@@ -457,12 +370,5 @@ def fault(qldb_server):
     using it carry ``@pytest.mark.requires("faults")``). ``fault.rules()`` lists rules with their hit
     counts. All rules are cleared before and after the test."""
     assert qldb_server is not None, "the fault fixture needs an HTTP target (mark the test requires('faults'))"
-    qldb_server.admin("DELETE")
-
-    def add(command, reaction, nth=1, times=1):
-        return qldb_server.admin("POST", {"command": command, "nth": nth, "times": times, "reaction": reaction})
-
-    add.rules = lambda: qldb_server.admin("GET")["rules"]
-    add.clear = lambda: qldb_server.admin("DELETE")
-    yield add
-    qldb_server.admin("DELETE")
+    with qldb_server.fault_rules() as add:
+        yield add

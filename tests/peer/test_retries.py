@@ -5,24 +5,12 @@ same session without an abort; InvalidSessionException on StartTransaction costs
 a dropped connection is retried; RateExceededException and an expiry are not retried; 503 on every try
 surfaces after 5 attempts. The driver sees exactly the command sequences of pyqldb-api.md §3."""
 
-import json
 import re
-import urllib.request
 
 import pytest
 from botocore.exceptions import ClientError
-from pyqldb.config.retry_config import RetryConfig
-
 from peerlib import WireRecorder, create_table, error_code, error_message, http_status, make_driver, run
-
-
-def admin(server, method, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"{server.endpoint}/_qldb_local/faults", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 200
-        return json.loads(response.read() or b"{}")
+from pyqldb.config.retry_config import RetryConfig
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +22,8 @@ def retry_table(driver):
 @pytest.fixture
 def fault(qldb_server):
     """``fault(command, reaction, nth=1, times=1)`` adds a rule; every rule is cleared afterwards."""
-    admin(qldb_server, "DELETE")
-
-    def add(command, reaction, nth=1, times=1):
-        return admin(qldb_server, "POST", {"command": command, "nth": nth, "times": times, "reaction": reaction})
-
-    yield add
-    admin(qldb_server, "DELETE")
+    with qldb_server.fault_rules() as add:
+        yield add
 
 
 @pytest.fixture
@@ -63,11 +46,14 @@ def insert_counting(qldb_driver, marker):
     return body, calls
 
 
-@pytest.mark.parametrize("reaction, status, code", [
-    ("http500", 500, None),
-    ("http503", 503, None),
-    ("capacity", 503, "CapacityExceededException"),
-])
+@pytest.mark.parametrize(
+    "reaction, status, code",
+    [
+        ("http500", 500, None),
+        ("http503", 503, None),
+        ("capacity", 503, "CapacityExceededException"),
+    ],
+)
 def test_server_errors_are_retried_with_an_abort(fresh_driver, fault, reaction, status, code):
     recorder = WireRecorder(fresh_driver)
     fault("ExecuteStatement", reaction)
@@ -90,8 +76,14 @@ def test_occ_is_retried_on_the_same_session_without_abort(fresh_driver, fault):
     body, calls = insert_counting(fresh_driver, "occ")
     fresh_driver.execute_lambda(body)
     assert len(calls) == 2 and calls[0] != calls[1]
-    assert recorder.commands() == ["StartTransaction", "ExecuteStatement", "CommitTransaction",
-                                   "StartTransaction", "ExecuteStatement", "CommitTransaction"], recorder.describe()
+    assert recorder.commands() == [
+        "StartTransaction",
+        "ExecuteStatement",
+        "CommitTransaction",
+        "StartTransaction",
+        "ExecuteStatement",
+        "CommitTransaction",
+    ], recorder.describe()
     assert recorder.calls[2]["code"] == "OccConflictException"
     assert run(fresh_driver, "SELECT COUNT(*) FROM Retry WHERE marker = 'occ'")[0]["_1"] == 1
 
@@ -102,8 +94,13 @@ def test_invalid_session_starts_a_new_session(fresh_driver, fault):
     body, calls = insert_counting(fresh_driver, "ise")
     fresh_driver.execute_lambda(body)
     assert len(calls) == 1
-    assert recorder.commands() == ["StartTransaction", "StartSession", "StartTransaction", "ExecuteStatement",
-                                   "CommitTransaction"], recorder.describe()
+    assert recorder.commands() == [
+        "StartTransaction",
+        "StartSession",
+        "StartTransaction",
+        "ExecuteStatement",
+        "CommitTransaction",
+    ], recorder.describe()
     assert recorder.calls[0]["code"] == "InvalidSessionException"
 
 
@@ -117,10 +114,13 @@ def test_dropped_connection_is_retried(fresh_driver, fault):
     assert run(fresh_driver, "SELECT COUNT(*) FROM Retry WHERE marker = 'drop'")[0]["_1"] == 1
 
 
-@pytest.mark.parametrize("reaction, code, message_re", [
-    ("rate", "RateExceededException", r"^Rate exceeded$"),
-    ("expired", "InvalidSessionException", r"^Transaction \S+ has expired$"),
-])
+@pytest.mark.parametrize(
+    "reaction, code, message_re",
+    [
+        ("rate", "RateExceededException", r"^Rate exceeded$"),
+        ("expired", "InvalidSessionException", r"^Transaction \S+ has expired$"),
+    ],
+)
 def test_not_retried(fresh_driver, fault, reaction, code, message_re):
     fault("ExecuteStatement", reaction)
     body, calls = insert_counting(fresh_driver, reaction)
@@ -140,5 +140,4 @@ def test_503_on_every_try_surfaces_after_five_attempts(fresh_driver, fault):
         fresh_driver.execute_lambda(body)
     assert http_status(error.value) == 503
     assert len(calls) == 5
-    assert recorder.commands() == ["StartTransaction", "ExecuteStatement", "AbortTransaction"] * 5, \
-        recorder.describe()
+    assert recorder.commands() == ["StartTransaction", "ExecuteStatement", "AbortTransaction"] * 5, recorder.describe()
