@@ -23,7 +23,8 @@ help: ## List the tasks
 
 test: test-rust test-peer test-python test-compat ## Run every test (dev profile)
 
-test-rust: ## Rust unit and integration tests of all crates
+# The benches run once as tests too; benches/ion_python.rs imports amazon.ion from .venv.
+test-rust: $(VENV)/.develop-stamp ## Rust unit and integration tests of all crates (benches run once)
 	$(CARGO) test --workspace --all-targets --no-fail-fast
 	$(CARGO) test --workspace --doc
 
@@ -91,6 +92,8 @@ $(BENCH_VENV)/.stamp: $(VENV)/.tools-stamp $(NATIVE_SOURCES) $(PACKAGE_SOURCES)
 
 bench: $(BENCH_VENV)/.stamp ## Criterion benches (target/criterion), then ours vs the original pyqldb side by side (benches/)
 	$(CARGO) bench -p qldb-ion -p qldb-ledger
+	PYQLDB_BENCH_SITE_PACKAGES="$$($(BENCH_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
+		$(CARGO) bench -p pyqldb-rs --bench ion_python
 	$(CARGO) build --release -p qldb-server --bin qldb-local --example load
 	bash scripts/peer-venv.sh
 	$(PYTHON) benches/run.py $(BENCH_ARGS)

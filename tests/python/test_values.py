@@ -7,6 +7,7 @@ unknown offset and 6 fractional digits) and pyqldb's ``TypeError`` for anything 
 import collections
 import datetime
 import enum
+import random
 from decimal import Decimal
 
 import pytest
@@ -340,3 +341,143 @@ def test_deep_nesting_is_refused():
         value = [value]
     with pytest.raises(ValueError, match="nested"):
         _native.ion_dumps(value)
+
+
+def describe_plain(value):
+    """Everything observable about a plain value, recursively (types included: ``True`` is not ``1``)."""
+    if isinstance(value, dict):
+        return ("dict", [(k, describe_plain(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [describe_plain(v) for v in value])
+    if isinstance(value, datetime.datetime):
+        return ("datetime", value.replace(tzinfo=None), value.utcoffset())
+    if isinstance(value, float):
+        return ("float", value.hex())
+    return (type(value).__name__, repr(value))
+
+
+def random_ion_text(rng, depth=0):
+    """A random value without annotations and with UTC or unknown offsets only: what binary results are
+    made of, which the native reader converts as it parses them (its Ion text, by ion-rs, is the reference)."""
+    kind = rng.randrange(12 if depth < 4 else 8)
+    if kind == 0:
+        return rng.choice(["null", "null.int", "null.struct", "null.timestamp", "null.list", "null.string", "true"])
+    if kind == 1:
+        return str(
+            rng.choice([0, -1, 2**63 - 1, -(2**63), 2**63, -(2**63) - 1, 2**100, rng.randrange(-(10**9), 10**9)])
+        )
+    if kind == 2:
+        return rng.choice(["1.5e0", "-0e0", "nan", "+inf", "-inf", "1e300", "5e-324"])
+    if kind == 3:
+        digits = str(rng.randrange(10 ** rng.randrange(1, 30)))
+        return rng.choice(["", "-"]) + digits + rng.choice(["d%d" % rng.randrange(-30, 30), ".", "." + digits[:3]])
+    if kind == 4:
+        y, mo, d = rng.randrange(1, 10000), rng.randrange(1, 13), rng.randrange(1, 29)
+        h, mi, s = rng.randrange(24), rng.randrange(60), rng.randrange(60)
+        offset = rng.choice(["Z", "-00:00"])
+        fraction = rng.choice(["", ".0", ".000000", ".5", "." + str(rng.randrange(10**9)).zfill(9), ".1234567890123"])
+        return rng.choice(
+            [
+                "%04dT" % y,
+                "%04d-%02dT" % (y, mo),
+                "%04d-%02d-%02d" % (y, mo, d),
+                "%04d-%02d-%02dT%02d:%02d%s" % (y, mo, d, h, mi, offset),
+                "%04d-%02d-%02dT%02d:%02d:%02d%s%s" % (y, mo, d, h, mi, s, fraction, offset),
+            ]
+        )
+    if kind == 5:
+        return rng.choice(["abc", "'with space'", "$0", "'null'", "name", "symbols"])
+    if kind == 6:
+        return rng.choice(['""', '"x"', '"h\\u00e9llo \\U0001f600"', '"' + "y" * 200 + '"'])
+    if kind == 7:
+        return rng.choice(['{{"clob"}}', "{{aGVsbG8=}}", "{{}}"])
+    if kind in (8, 9):
+        items = [random_ion_text(rng, depth + 1) for _ in range(rng.randrange(5))]
+        return "[" + ", ".join(items) + "]" if kind == 8 else "(" + " ".join(items) + ")"
+    names = ["a", "b", "a", "'c d'", "$0", "id", "name", "imports", "'\u00fcn\u00efc\u00f6de'"]
+    fields = [rng.choice(names) + ": " + random_ion_text(rng, depth + 1) for _ in range(rng.randrange(7))]
+    return "{" + ", ".join(fields) + "}"
+
+
+def test_binary_results_convert_as_their_text():
+    rng = random.Random(20260101)
+    for _ in range(400):
+        text = random_ion_text(rng)
+        value = loads(text)
+        encodings = [dumps(value)]  # simpleion's
+        try:
+            encodings.append(_native.ion_dumps(value))  # ion-rs's
+        except TypeError:
+            pass  # a field name of unknown text (`$0`) is no parameter
+        # The value's own text (simpleion's text reader mangles fractions of more than 9 digits).
+        text = ion_text(value).encode()
+        for binary in encodings:
+            assert describe(_native.ion_loads(binary)) == describe(_native.ion_loads(text)), text
+            assert describe_plain(_native.ion_loads(binary, "plain")) == describe_plain(
+                _native.ion_loads(text, "plain")
+            ), text
+
+
+def test_symbol_tables_of_a_stream():
+    ivm = bytes.fromhex("e00100ea")
+    lst = bytes.fromhex("e78183d487b28161")  # $ion_symbol_table::{symbols: ["a"]}
+    lst_b = bytes.fromhex("e78183d487b28162")  # ... ["b"]
+    append_b = bytes.fromhex("ea8183d786710387b28162")  # {imports: $ion_symbol_table, symbols: ["b"]}
+    cases = [
+        (ivm + lst + bytes.fromhex("d38a2101"), {"a": 1}),
+        (ivm + lst + lst_b + bytes.fromhex("d38a2101"), {"b": 1}),  # a new table replaces the last
+        (ivm + lst + append_b + bytes.fromhex("d68a21018b2102"), {"a": 1, "b": 2}),
+        (ivm + lst + ivm + lst_b + bytes.fromhex("d38a2101"), {"b": 1}),  # a version marker resets
+        (ivm + lst + bytes.fromhex("710a"), "a"),
+        (ivm + bytes.fromhex("d3842101"), {"name": 1}),  # system symbols
+    ]
+    for binary, expected in cases:
+        assert _native.ion_loads(binary, "plain") == expected
+        assert _native.ion_loads(binary) == loads(binary)
+    for bad in (ivm + bytes.fromhex("d38a2101"), ivm + lst + bytes.fromhex("710b")):  # undefined symbol ids
+        for model in ("ion", "plain"):
+            with pytest.raises(ValueError, match="Cannot read the Ion value"):
+                _native.ion_loads(bad, model)
+
+
+def test_many_and_repeated_field_names():
+    fields = ["f%d: %d" % (i % 40, i) for i in range(100)]  # 40 names, each 2 or 3 times
+    text = "{" + ", ".join(fields) + "}"
+    for data in (text.encode(), dumps(loads(text))):
+        value = _native.ion_loads(data)
+        assert value.get_all_values("f3") == [3, 43, 83] and len(value) == 100
+        assert list(value.keys())[:3] == ["f0", "f1", "f2"]
+        assert _native.ion_loads(data, "plain") == {"f%d" % i: i + (80 if i < 20 else 40) for i in range(40)}
+    names = ["n%d" % i for i in range(5000)]  # more names than are cached
+    value = _native.ion_loads(dumps({n: i for i, n in enumerate(names)}), "plain")
+    assert list(value) == names and value["n4999"] == 4999
+
+
+def test_deep_values_are_refused_on_reading():
+    for depth, ok in ((512, True), (513, False)):
+        value = []
+        for _ in range(depth):
+            value = [value]
+        for data in (dumps(value), ("[" * (depth + 1) + "]" * (depth + 1)).encode()):
+            for model in ("ion", "plain"):
+                if ok:
+                    assert _native.ion_loads(data, model) == value
+                else:
+                    with pytest.raises(ValueError, match="nested more than 512"):
+                        _native.ion_loads(data, model)
+
+
+def test_malformed_binary_is_a_value_error():
+    ivm = bytes.fromhex("e00100ea")
+    for bad in (
+        ivm + bytes.fromhex("8e"),  # a string without its length
+        ivm + bytes.fromhex("82fffe"),  # invalid UTF-8
+        ivm + bytes.fromhex("d2"),  # a struct cut short
+        ivm + bytes.fromhex("66800fd181818c"),  # 2001-01-01 and an hour without its minutes
+        ivm + bytes.fromhex("64800fd18d"),  # month 13
+        ivm + bytes.fromhex("2101") + bytes.fromhex("2102"),  # two values
+        ivm,  # none
+    ):
+        for model in ("ion", "plain"):
+            with pytest.raises(ValueError, match="Cannot read the Ion value"):
+                _native.ion_loads(bad, model)
