@@ -5,7 +5,7 @@
 use crate::clock::now_millis;
 use crate::error::{LedgerError, LedgerResult};
 use crate::exec;
-use crate::ledger::{Ledger, LedgerSettings};
+use crate::ledger::{Committing, Ledger, LedgerSettings};
 use crate::partiql;
 use crate::revision::BlockAddress;
 use crate::storage::{FileJournal, MemoryJournal};
@@ -104,6 +104,67 @@ pub struct CommitResult {
     pub read_ios: u64,
     pub write_ios: u64,
     pub processing_ms: u64,
+}
+
+/// A CommitTransaction whose in-memory part is done (see [`Engine::begin_commit_transaction`]):
+/// the transaction is closed and its block applied, but it must not be acknowledged before it
+/// is durable. [`wait`](Self::wait) blocks until then; [`durable`](Self::durable) awaits it.
+#[must_use = "a commit is acknowledged only once it is durable"]
+#[derive(Debug)]
+pub struct PendingCommit {
+    committing: Committing,
+    transaction_id: String,
+    commit_digest: Vec<u8>,
+    start: Instant,
+}
+
+impl PendingCommit {
+    /// The address of the transaction's block.
+    pub fn block_address(&self) -> &BlockAddress {
+        &self.committing.info().block_address
+    }
+
+    /// Whether the outcome is known already (always so for a ledger in memory): awaiting
+    /// [`durable`](Self::durable) then does not wait.
+    pub fn is_settled(&self) -> bool {
+        self.committing.is_settled()
+    }
+
+    /// Blocks until the commit is durable; then it may be acknowledged.
+    pub fn wait(self) -> LedgerResult<CommitResult> {
+        let PendingCommit {
+            committing,
+            transaction_id,
+            commit_digest,
+            start,
+        } = self;
+        let info = committing.wait()?;
+        Ok(CommitResult {
+            transaction_id,
+            commit_digest,
+            read_ios: 0,
+            write_ios: info.write_ios,
+            processing_ms: elapsed_ms(start),
+        })
+    }
+
+    /// Waits, without blocking a thread, until the commit is durable.
+    pub async fn durable(self) -> LedgerResult<CommitResult> {
+        let PendingCommit {
+            committing,
+            transaction_id,
+            commit_digest,
+            start,
+        } = self;
+        let info = committing.durable().await?;
+        Ok(CommitResult {
+            transaction_id,
+            commit_digest,
+            read_ios: 0,
+            write_ios: info.write_ios,
+            processing_ms: elapsed_ms(start),
+        })
+    }
 }
 
 /// StartSession's result.
@@ -719,6 +780,7 @@ impl Engine {
         })
     }
 
+    /// CommitTransaction: commits and returns once the commit is durable.
     pub fn commit_transaction(
         &self,
         token: &str,
@@ -726,22 +788,65 @@ impl Engine {
         commit_digest: &[u8],
     ) -> LedgerResult<CommitResult> {
         let start = Instant::now();
+        let (transaction_id, (ledger, info, index)) =
+            self.with_commit(token, transaction_id, commit_digest, |ledger, txn| {
+                let (info, index) = ledger.commit_in_memory(txn)?;
+                Ok((ledger.clone(), info, index))
+            })?;
+        // With the session released, as after begin_commit_transaction. A blocking wait lets
+        // the file journal run the group-commit round on this thread when none is running.
+        ledger.sync_commit(index)?;
+        Ok(CommitResult {
+            transaction_id,
+            commit_digest: commit_digest.to_vec(),
+            read_ios: 0,
+            write_ios: info.write_ios,
+            processing_ms: elapsed_ms(start),
+        })
+    }
+
+    /// CommitTransaction's in-memory part, which never waits for the disk: the checks, OCC
+    /// validation, the block appended to the journal's queue and applied to the state. The
+    /// transaction is closed (as by OCC failure) and the session is free again when it
+    /// returns. The commit may be acknowledged only once the returned [`PendingCommit`] says it
+    /// is durable; an async server awaits [`PendingCommit::durable`] without tying up a thread.
+    pub fn begin_commit_transaction(
+        &self,
+        token: &str,
+        transaction_id: &str,
+        commit_digest: &[u8],
+    ) -> LedgerResult<PendingCommit> {
+        let start = Instant::now();
+        let (transaction_id, committing) =
+            self.with_commit(token, transaction_id, commit_digest, |ledger, txn| {
+                ledger.begin_commit(txn)
+            })?;
+        Ok(PendingCommit {
+            committing,
+            transaction_id,
+            commit_digest: commit_digest.to_vec(),
+            start,
+        })
+    }
+
+    /// CommitTransaction's checks: the session's open transaction, its id, its expiry and the
+    /// client's commit digest. Then closes the transaction (success and OCC failure both do)
+    /// and hands it to `commit`. Returns the transaction id and `commit`'s result.
+    fn with_commit<T>(
+        &self,
+        token: &str,
+        transaction_id: &str,
+        commit_digest: &[u8],
+        commit: impl FnOnce(&Arc<Ledger>, Transaction) -> LedgerResult<T>,
+    ) -> LedgerResult<(String, T)> {
         self.with_txn(token, transaction_id, |ledger, slot| {
             let txn = slot.as_ref().expect("checked by with_txn");
             if commit_digest != txn.digest.value() {
                 return Err(LedgerError::bad_request("Digests don't match"));
             }
-            // Success and OCC failure both close the transaction.
             let txn = slot.take().expect("checked by with_txn");
             let transaction_id = txn.id.to_string();
-            let info = ledger.commit(txn)?;
-            Ok(CommitResult {
-                transaction_id,
-                commit_digest: commit_digest.to_vec(),
-                read_ios: 0,
-                write_ios: info.write_ios,
-                processing_ms: elapsed_ms(start),
-            })
+            Ok((transaction_id, commit(ledger, txn)?))
         })
     }
 

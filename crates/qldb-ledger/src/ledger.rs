@@ -2,17 +2,22 @@
 //!
 //! Commit: under the state's write lock, validate the transaction's reads (OCC), build the
 //! block, append it to the journal buffer and apply it to the in-memory state; then, with the
-//! lock released, wait until the journal has made the block durable (group commit). Later
-//! transactions may read the applied state before the fsync finishes, but the journal is
-//! sequential, so they can only become durable after it: no acknowledged commit depends on a
-//! lost one.
+//! lock released, ask the journal to make the block durable (group commit) and wait for that
+//! before acknowledging. Later transactions may read the applied state before the fsync
+//! finishes, but the journal is sequential, so they can only become durable after it: no
+//! acknowledged commit depends on a lost one.
+//!
+//! [`Ledger::commit`] blocks for that (`JournalStore::sync`; the file journal runs the round on
+//! the calling thread when none is running). [`Ledger::begin_commit`] does the in-memory part
+//! without blocking and returns a [`Committing`] holding the journal's [`Durability`]
+//! notification, which an async caller awaits: no thread waits for the disk.
 
 use crate::clock::{now_millis, timestamp_from_millis};
 use crate::error::{LedgerError, LedgerResult};
 use crate::journal::{self, BlockDoc};
 use crate::revision::{BlockAddress, Revision, RevisionMetadata};
 use crate::state::{IndexDef, LedgerState, Table, MAX_BLOCK_BYTES};
-use crate::storage::JournalStore;
+use crate::storage::{Durability, JournalStore, StorageError};
 use crate::txn::{CatalogOp, ReadSet, Transaction};
 use parking_lot::{Mutex, RwLock};
 use qldb_ion::Hash;
@@ -35,6 +40,45 @@ pub struct LedgerSettings {
 pub struct CommitInfo {
     pub block_address: BlockAddress,
     pub write_ios: u64,
+}
+
+/// A commit whose block is in the journal's queue and applied to the in-memory state, but
+/// not yet durable. It must not be acknowledged before [`wait`](Self::wait) or
+/// [`durable`](Self::durable) returns `Ok`; a storage failure then stops the ledger, as with
+/// [`Ledger::commit`].
+#[must_use = "a commit is acknowledged only once it is durable"]
+#[derive(Debug)]
+pub struct Committing {
+    ledger: Arc<Ledger>,
+    info: CommitInfo,
+    durability: Durability,
+}
+
+impl Committing {
+    /// The block and its write count (not yet durable).
+    pub fn info(&self) -> &CommitInfo {
+        &self.info
+    }
+
+    /// Whether the outcome is known already: then awaiting [`durable`](Self::durable) does
+    /// not wait (always so in memory).
+    pub fn is_settled(&self) -> bool {
+        self.durability.is_complete()
+    }
+
+    /// Blocks until the block is durable.
+    pub fn wait(self) -> LedgerResult<CommitInfo> {
+        let outcome = self.durability.wait();
+        self.ledger.settle(outcome)?;
+        Ok(self.info)
+    }
+
+    /// Waits, without blocking a thread, until the block is durable.
+    pub async fn durable(self) -> LedgerResult<CommitInfo> {
+        let outcome = self.durability.await;
+        self.ledger.settle(outcome)?;
+        Ok(self.info)
+    }
 }
 
 /// A document change on its way into a block.
@@ -156,14 +200,31 @@ impl Ledger {
         self.deleted.load(Ordering::SeqCst)
     }
 
-    /// Fails when an earlier journal failure poisoned the ledger.
+    /// Fails when an earlier journal failure poisoned the ledger. The journal's own record of
+    /// a failure counts too, so the ledger stops even when nobody was left waiting for the
+    /// commit whose write failed.
     pub fn check_usable(&self) -> LedgerResult<()> {
-        match &*self.failed.lock() {
-            Some(why) => Err(LedgerError::Internal(format!(
-                "The ledger stopped after a storage failure: {why}"
-            ))),
-            None => Ok(()),
+        let why = match &*self.failed.lock() {
+            Some(why) => why.clone(),
+            None => match self.store.failure() {
+                Some(reason) => StorageError::Poisoned(reason).to_string(),
+                None => return Ok(()),
+            },
+        };
+        Err(LedgerError::Internal(format!(
+            "The ledger stopped after a storage failure: {why}"
+        )))
+    }
+
+    /// Turns a commit's durability outcome into its result; a failure stops the ledger.
+    fn settle(&self, outcome: Result<(), StorageError>) -> LedgerResult<()> {
+        if let Err(e) = outcome {
+            let why = e.to_string();
+            tracing::error!(error = %why, "journal sync failed; the ledger stops accepting work");
+            *self.failed.lock() = Some(why);
+            return Err(e.into());
         }
+        Ok(())
     }
 
     /// Read access to the committed state.
@@ -171,8 +232,32 @@ impl Ledger {
         self.state.read()
     }
 
-    /// Validates and commits a transaction. On OCC failure nothing is written.
-    pub fn commit(&self, mut txn: Transaction) -> LedgerResult<CommitInfo> {
+    /// Validates and commits a transaction, blocking until it is durable. On OCC failure
+    /// nothing is written.
+    pub fn commit(&self, txn: Transaction) -> LedgerResult<CommitInfo> {
+        let (info, index) = self.commit_in_memory(txn)?;
+        // `sync` rather than waiting on `request_sync`: a blocking store may then run the
+        // group-commit round on this thread instead of handing it to another.
+        self.sync_commit(index)?;
+        Ok(info)
+    }
+
+    /// Validates a transaction and commits it in memory without blocking: the block is
+    /// appended to the journal's queue and applied to the state, as in [`commit`](Self::commit).
+    /// The returned [`Committing`] says when it is durable; only then may it be acknowledged.
+    /// On OCC failure nothing is written.
+    pub fn begin_commit(self: &Arc<Self>, txn: Transaction) -> LedgerResult<Committing> {
+        let (info, index) = self.commit_in_memory(txn)?;
+        Ok(Committing {
+            ledger: Arc::clone(self),
+            info,
+            durability: self.store.request_sync(index),
+        })
+    }
+
+    /// The in-memory part of [`commit`](Self::commit); returns the journal index of the block,
+    /// for [`sync_commit`](Self::sync_commit).
+    pub(crate) fn commit_in_memory(&self, mut txn: Transaction) -> LedgerResult<(CommitInfo, u64)> {
         self.check_usable()?;
         let mut docs_in = Vec::new();
         for (table_id, docs) in std::mem::take(&mut txn.writes.tables) {
@@ -190,19 +275,26 @@ impl Ledger {
             }
         }
         let write_ios = docs_in.len() as u64 + txn.writes.catalog.len() as u64;
-        let address = self.commit_block_checked(
+        let (address, index) = self.commit_block_checked(
             &txn.id,
             &txn.statements,
             docs_in,
             &txn.writes.catalog,
             Some(&txn.reads),
         )?;
-        Ok(CommitInfo {
+        let info = CommitInfo {
             block_address: address,
             write_ios,
-        })
+        };
+        Ok((info, index))
     }
 
+    /// Blocks until the block at journal `index` is durable: the rest of [`commit`](Self::commit).
+    pub(crate) fn sync_commit(&self, index: u64) -> LedgerResult<()> {
+        self.settle(self.store.sync(index))
+    }
+
+    /// Commits a block with no read set (the genesis block) and waits until it is durable.
     fn commit_block(
         &self,
         txid: &str,
@@ -210,9 +302,14 @@ impl Ledger {
         docs: Vec<CommittedDoc>,
         catalog: &[CatalogOp],
     ) -> LedgerResult<BlockAddress> {
-        self.commit_block_checked(txid, stmts, docs, catalog, None)
+        let (address, index) = self.commit_block_checked(txid, stmts, docs, catalog, None)?;
+        self.sync_commit(index)?;
+        Ok(address)
     }
 
+    /// The in-memory part of a commit, under the state's write lock: OCC validation, the
+    /// block, its append to the journal queue, applying it to the state. Returns the block's
+    /// address and its journal index, whose durability the caller requests or waits for.
     fn commit_block_checked(
         &self,
         txid: &str,
@@ -220,7 +317,7 @@ impl Ledger {
         docs: Vec<CommittedDoc>,
         catalog: &[CatalogOp],
         reads: Option<&ReadSet>,
-    ) -> LedgerResult<BlockAddress> {
+    ) -> LedgerResult<(BlockAddress, u64)> {
         let (index, address) = {
             let mut st = self.state.write();
             if reads.is_some_and(|r| r.conflicts_with(&st)) {
@@ -284,13 +381,7 @@ impl Ledger {
             apply_block(&mut st, built.block_hash, millis, revs, catalog);
             (index, address)
         };
-        if let Err(e) = self.store.sync(index) {
-            let why = e.to_string();
-            tracing::error!(error = %why, "journal sync failed; the ledger stops accepting work");
-            *self.failed.lock() = Some(why);
-            return Err(e.into());
-        }
-        Ok(address)
+        Ok((address, index))
     }
 
     /// The digest: Merkle root over every block hash, with the tip address.
@@ -498,4 +589,96 @@ fn apply_block(
     }
     st.blocks.push(block_hash);
     st.last_block_millis = millis;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::file::Fault;
+    use crate::storage::{FileJournal, MemoryJournal};
+
+    fn settings() -> LedgerSettings {
+        LedgerSettings {
+            name: "t".into(),
+            strand_id: Arc::from(qldb_ion::new_id()),
+            created_millis: 0,
+            deletion_protection: false,
+            permissions_mode: "ALLOW_ALL".into(),
+            kms_key: None,
+        }
+    }
+
+    fn txn(ledger: &Ledger) -> Transaction {
+        Transaction::new(Arc::from(qldb_ion::new_id()), ledger.read_state().counter())
+    }
+
+    #[test]
+    fn a_memory_commit_is_settled_at_once() {
+        let ledger = Arc::new(Ledger::create(settings(), Box::new(MemoryJournal::new())).unwrap());
+        let c = ledger.begin_commit(txn(&ledger)).unwrap();
+        assert!(c.is_settled());
+        assert_eq!(c.wait().unwrap().block_address.sequence_no, 1);
+    }
+
+    #[test]
+    fn a_failed_fsync_fails_every_waiting_commit_and_stops_the_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = FileJournal::open(&dir.path().join("j")).unwrap();
+        let journal = Arc::new(journal);
+        let ledger = Arc::new(Ledger::create(settings(), Box::new(Arc::clone(&journal))).unwrap());
+        let waiting: Vec<Committing> = {
+            let _held = journal.hold_rounds();
+            journal.inject_fault(Fault::Sync);
+            (0..8)
+                .map(|_| {
+                    let c = ledger.begin_commit(txn(&ledger)).unwrap();
+                    assert!(!c.is_settled());
+                    c
+                })
+                .collect()
+        };
+        // Committed in memory meanwhile, visible to readers, but none acknowledged.
+        assert_eq!(ledger.read_state().counter(), 9);
+        let errors: Vec<String> = std::thread::scope(|s| {
+            let handles: Vec<_> = waiting
+                .into_iter()
+                .map(|c| s.spawn(move || c.wait().unwrap_err().to_string()))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(
+            errors[0].contains("journal I/O error: injected Sync failure"),
+            "{errors:?}"
+        );
+        for e in &errors[1..] {
+            assert!(
+                e.contains("journal is unusable after an earlier I/O failure"),
+                "{e}"
+            );
+        }
+        let refused = ledger.check_usable().unwrap_err().to_string();
+        assert!(
+            refused.contains("stopped after a storage failure"),
+            "{refused}"
+        );
+        assert!(ledger.begin_commit(txn(&ledger)).is_err());
+    }
+
+    #[test]
+    fn the_ledger_stops_even_when_nobody_awaited_the_failed_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _) = FileJournal::open(&dir.path().join("j")).unwrap();
+        let journal = Arc::new(journal);
+        let ledger = Arc::new(Ledger::create(settings(), Box::new(Arc::clone(&journal))).unwrap());
+        journal.inject_fault(Fault::Write);
+        // A client that went away: its commit's notification is dropped unawaited.
+        drop(ledger.begin_commit(txn(&ledger)).unwrap());
+        let started = std::time::Instant::now();
+        while ledger.check_usable().is_ok() {
+            assert!(started.elapsed() < std::time::Duration::from_secs(30));
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let refused = ledger.check_usable().unwrap_err().to_string();
+        assert!(refused.contains("injected write failure"), "{refused}");
+    }
 }

@@ -20,8 +20,8 @@ pub mod txn;
 
 pub use engine::{
     CommitResult, CreateLedgerRequest, Engine, EngineConfig, LedgerDescription, Page,
-    SessionStarted, StatementResult,
+    PendingCommit, SessionStarted, StatementResult,
 };
 pub use error::{LedgerError, LedgerResult};
-pub use ledger::{Ledger, VerifyReport};
+pub use ledger::{Committing, Ledger, VerifyReport};
 pub use revision::BlockAddress;

@@ -1,6 +1,9 @@
 //! The session data plane: `POST /` with `X-Amz-Target: QLDBSession.SendCommand`. Decodes the
 //! command, applies fault rules, checks the model's constraints, decodes parameters into Ion
-//! and runs the command on the engine in a blocking task (commits wait for fsync).
+//! and runs the command on the engine, inline on the runtime's worker: every command is a short
+//! in-memory operation. A commit is acknowledged only once durable; it awaits the journal's
+//! durability notification (the file journal's flusher thread completes it after its
+//! `fdatasync`) without blocking the worker, and in memory there is nothing to wait for.
 //!
 //! Results follow the response rules drivers depend on (`spec/wire-protocol.md` §2.4): one
 //! complete Ion binary value per `ValueHolder`, `FirstPage` on every ExecuteStatement result,
@@ -13,7 +16,7 @@ use crate::router::{internal_failure, ledger_error_body, DropConnection, Plane, 
 use crate::server::AppState;
 use bytes::Bytes;
 use ion_rs::Element;
-use qldb_ledger::{Engine, LedgerError, StatementResult};
+use qldb_ledger::{CommitResult, Engine, LedgerError, PendingCommit, StatementResult};
 use qldb_wire::session::{
     AbortTransactionResult, CommitTransactionResult, EndSessionResult, ExecuteStatementResult,
     FetchPageResult, StartSessionResult, StartTransactionResult,
@@ -45,21 +48,23 @@ pub(crate) async fn handle(state: &Arc<AppState>, body: Bytes) -> Result<Reply, 
             r => return Ok(fault_reply(state, r, token, &command).await),
         }
     }
-    // Only a commit waits for the disk (fsync); every other command is a short in-memory
-    // operation. Running those on the worker thread avoids two thread hand-offs per
-    // transaction, which dominated the server's CPU profile (context switches).
-    let outcome = if matches!(command, Command::CommitTransaction(_)) {
-        let engine = state.engine.clone();
-        tokio::task::spawn_blocking(move || execute(&engine, token, command, started))
+    // Every command, a commit's in-memory part included, runs on the worker thread: thread
+    // hand-offs per transaction dominated the server's CPU profile (context switches). A
+    // panic becomes an error answer rather than a dropped connection.
+    let executed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        execute(&state.engine, token, command, started)
+    }))
+    .map_err(|_| "the command panicked".to_string());
+    let outcome = match executed {
+        // Acknowledged only once durable; the wait blocks no thread.
+        Ok(Ok(Executed::Commit(pending))) => Ok(pending
+            .durable()
             .await
-            .map_err(|e| e.to_string())
-    } else {
-        // As spawn_blocking does for commits, turn a panic into an error answer rather than a
-        // dropped connection.
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            execute(&state.engine, token, command, started)
-        }))
-        .map_err(|_| "the command panicked".to_string())
+            .map(|c| (commit_response(c), None))
+            .map_err(from_ledger)),
+        Ok(Ok(Executed::Done(resp, request_id))) => Ok(Ok((resp, request_id))),
+        Ok(Err(body)) => Ok(Err(body)),
+        Err(e) => Err(e),
     };
     Ok(match outcome {
         Ok(Ok((resp, request_id))) => {
@@ -163,14 +168,35 @@ fn statement_parts(r: StatementResult) -> (Page, Option<TimingInformation>, Opti
     )
 }
 
-/// Runs one command on the engine. Returns the response and, for StartSession, the request id
-/// to answer with (the session id).
+/// What [`execute`] did.
+// A short-lived return value: boxing the response would cost an allocation per request.
+#[allow(clippy::large_enum_variant)]
+enum Executed {
+    /// The response and, for StartSession, the request id to answer with (the session id).
+    Done(SendCommandResponse, Option<String>),
+    /// A commit, done in memory, to be answered once durable.
+    Commit(PendingCommit),
+}
+
+fn commit_response(c: CommitResult) -> SendCommandResponse {
+    SendCommandResponse {
+        commit_transaction: Some(CommitTransactionResult {
+            transaction_id: Some(c.transaction_id),
+            commit_digest: Some(Blob::new(c.commit_digest)),
+            timing_information: Some(TimingInformation::millis(c.processing_ms.max(1))),
+            consumed_ios: Some(IoUsage::new(c.read_ios, c.write_ios)),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Runs one command on the engine without waiting for the disk.
 fn execute(
     engine: &Engine,
     token: Option<String>,
     command: Command,
     started: Instant,
-) -> Result<(SendCommandResponse, Option<String>), ErrorBody> {
+) -> Result<Executed, ErrorBody> {
     let timing = || Some(TimingInformation::millis(elapsed_ms(started)));
     if let Command::StartSession(r) = &command {
         validate::ledger_name(&r.ledger_name, "ledgerName").map_err(|e| e.to_body())?;
@@ -182,7 +208,7 @@ fn execute(
             }),
             ..Default::default()
         };
-        return Ok((resp, Some(s.session_id)));
+        return Ok(Executed::Done(resp, Some(s.session_id)));
     }
     let token = token.ok_or_else(|| {
         WireError::bad_request(format!(
@@ -241,18 +267,10 @@ fn execute(
         Command::CommitTransaction(r) => {
             validate::id22(&r.transaction_id, "transactionId").map_err(|e| e.to_body())?;
             validate::commit_digest(r.commit_digest.as_bytes()).map_err(|e| e.to_body())?;
-            let c = engine
-                .commit_transaction(&token, &r.transaction_id, r.commit_digest.as_bytes())
+            let pending = engine
+                .begin_commit_transaction(&token, &r.transaction_id, r.commit_digest.as_bytes())
                 .map_err(from_ledger)?;
-            SendCommandResponse {
-                commit_transaction: Some(CommitTransactionResult {
-                    transaction_id: Some(c.transaction_id),
-                    commit_digest: Some(Blob::new(c.commit_digest)),
-                    timing_information: Some(TimingInformation::millis(c.processing_ms.max(1))),
-                    consumed_ios: Some(IoUsage::new(c.read_ios, c.write_ios)),
-                }),
-                ..Default::default()
-            }
+            return Ok(Executed::Commit(pending));
         }
         Command::AbortTransaction => {
             engine.abort_transaction(&token).map_err(from_ledger)?;
@@ -273,7 +291,7 @@ fn execute(
             }
         }
     };
-    Ok((resp, None))
+    Ok(Executed::Done(resp, None))
 }
 
 /// Decodes the parameters, each hashed later exactly as received.

@@ -66,30 +66,45 @@
 //! # Group commit
 //!
 //! [`append`](JournalStore::append) encodes the frame and pushes it onto an
-//! in-memory pending list under a short mutex; no syscall. [`sync`](JournalStore::sync)
-//! returns at once when the record is already durable. Otherwise, under the
-//! sync mutex, the caller either waits on a condvar while a leader is running,
-//! or becomes the leader: it takes the *whole* pending list (which stays readable
-//! as the in-flight batch), writes it with one positional write at the logical
-//! end of the journal, `fdatasync`s, publishes the new durable count and wakes
-//! everyone. Woken callers that are covered return; the others elect the next
-//! leader, whose round carries everything appended meanwhile. So one
-//! `fdatasync` covers every record appended before its round started, and no
-//! lock that appends or reads need is held across the write or the `fdatasync`.
+//! in-memory pending list under a short mutex; no syscall.
+//! [`request_sync`](JournalStore::request_sync) never blocks either: it returns a
+//! completed [`Durability`] when the record is already durable (or the store is
+//! poisoned), and otherwise registers a waiter under the same mutex, records
+//! that a round is wanted, and wakes the journal's **flusher thread** if it is
+//! idle.
+//!
+//! The flusher (one thread per open journal) runs the group-commit rounds: it
+//! takes the *whole* pending list (which stays readable as the in-flight batch),
+//! writes it with one positional write at the logical end of the journal,
+//! `fdatasync`s, publishes the new durable count and completes the waiters the
+//! round covered, in index order. Records appended while a round runs go into
+//! the next round, which starts as soon as this one ends if any of them is
+//! waited for. So one `fdatasync` covers every record appended before its round
+//! started, no lock that appends or reads need is held across the write or the
+//! `fdatasync`, and a committer waiting for the disk costs no thread of its own:
+//! an async caller just awaits its [`Durability`]. Records nobody asked to sync
+//! stay pending (a round only runs when a waiter needs it), and dropping the
+//! journal finishes the rounds that were asked for before the flusher stops.
+//!
+//! A blocking [`sync`](JournalStore::sync) that finds no round running runs
+//! one itself on its own thread rather than handing it to the flusher and
+//! being woken afterwards (two thread hand-offs, which cost a lone embedded
+//! committer about 10 % per commit); otherwise it waits like an async caller.
+//! One round runs at a time, whoever runs it.
 //!
 //! # Preallocation
 //!
 //! On ext4 (and most file systems) an `fdatasync` after a write that grows the
 //! file must also commit the new size and block allocation to the file-system
 //! journal; after an overwrite of allocated space it only flushes data, which is
-//! markedly cheaper. So the leader keeps the file ahead of the logical end: when
+//! markedly cheaper. So a round keeps the file ahead of the logical end: when
 //! a round's write would pass the end of the file, it first extends the file to
 //! a chunk boundary (chunks of 4 MiB, ending at least half a chunk beyond the
 //! write) by writing real zero bytes, and `fdatasync`s them; then it writes the
 //! batch over the zeros and `fdatasync`s as usual. (`set_len` would leave a
 //! sparse hole, whose blocks would still be allocated at write time.) The
 //! extension costs one large write and one `fdatasync` per chunk, amortised over
-//! the thousands of commits that fit into it. Only the leader extends, with no
+//! the thousands of commits that fit into it. Only a round extends, with no
 //! lock held that appends or reads need.
 //!
 //! Crash safety: the zeros are durable before any frame is written over them, and
@@ -101,9 +116,14 @@
 //! A failed write or `fdatasync`, of a batch or of an extension, poisons the
 //! store: after a failed `fsync` the kernel may have dropped the dirty pages, so
 //! nothing written since the last good `fdatasync` can be trusted to be on disk.
-//! All later appends, and syncs of records that were not yet durable, fail with
+//! Every waiter that is not durable fails at once: the blocking `sync` caller
+//! that ran the failed round, or else the waiter with the lowest index (whose
+//! record the round carried), gets the [`StorageError::Io`] error itself, the
+//! others [`StorageError::Poisoned`]. All later appends,
+//! and syncs of records that were not yet durable, fail with
 //! [`StorageError::Poisoned`]; reads keep working. Reopening the file recovers
-//! whatever did reach the disk.
+//! whatever did reach the disk. (A panic in the flusher poisons the store the
+//! same way.)
 //!
 //! One process, one `FileJournal` per file: `open` takes an exclusive advisory
 //! lock (`flock`) on the file and fails if another journal holds it.
@@ -116,9 +136,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
+use parking_lot::{Condvar, Mutex};
 
-use super::{JournalStore, StorageError, MAX_RECORD_LEN};
+use super::{Durability, DurabilityNotifier, JournalStore, StorageError, MAX_RECORD_LEN};
 
 #[cfg(test)]
 mod tests;
@@ -435,7 +455,7 @@ fn sync_parent_dir(path: &Path) -> io::Result<()> {
 /// Where a test wants the next group-commit round to fail.
 #[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fault {
+pub(crate) enum Fault {
     /// Write half of the batch, then fail.
     Write,
     /// Write the batch, then fail the `fdatasync`.
@@ -465,12 +485,28 @@ struct AppendState {
     /// The batch the current leader is writing; readable until it is in the file.
     /// Stays set after a failed write (the store is poisoned then).
     in_flight: Option<Arc<Batch>>,
-    /// Encoded frames not yet taken by a leader: the last `pending.len()` records.
+    /// Encoded frames not yet taken by a round: the last `pending.len()` records.
     pending: Vec<Vec<u8>>,
+    /// Committers waiting for their record to be durable: (record index, notifier).
+    waiters: Vec<(u64, DurabilityNotifier)>,
+    /// Records `0..sync_wanted` have been asked to become durable. A round is
+    /// due when this reaches into the pending records.
+    sync_wanted: u64,
+    /// A round (write + fdatasync) is running, on the flusher or on a blocking
+    /// caller of `sync`. At most one runs at a time.
+    round_active: bool,
+    /// Set by `Drop`: the flusher finishes the rounds asked for, then exits.
+    shutdown: bool,
 }
 
-/// State only the group-commit leader uses, so its mutex is never contended
-/// and may be held across the leader's I/O.
+impl AppendState {
+    /// Records `0..taken()` have been handed to a round (written or in flight).
+    fn taken(&self) -> u64 {
+        self.offsets.len() as u64 - self.pending.len() as u64
+    }
+}
+
+/// State only the runner of a round uses, across its I/O.
 #[derive(Debug)]
 struct LeaderState {
     /// The buffer for concatenating a batch into one write.
@@ -480,28 +516,30 @@ struct LeaderState {
     allocated: u64,
 }
 
-#[derive(Debug, Default)]
-struct SyncState {
-    /// A leader is running a write + fdatasync round.
-    leader_active: bool,
-}
-
 /// A journal stored in one append-only file with group commit; see the
 /// [module docs](self) for the format and the scheme.
 pub struct FileJournal {
+    shared: Arc<Shared>,
+    /// The flusher thread; joined on drop.
+    flusher: Option<std::thread::JoinHandle<()>>,
+}
+
+/// What the journal's handle and its flusher thread share.
+struct Shared {
     path: PathBuf,
     file: File,
     state: Mutex<AppendState>,
+    /// The flusher waits on it (with `state`) for a round to be due or for shutdown.
+    work: Condvar,
     /// Number of durable records (records `0..durable` are durable). Only grows;
-    /// stored under `sync_state`, read without it by the `sync` fast path.
+    /// stored under `state`, read without it by the `request_sync` fast path.
     durable: AtomicU64,
-    sync_state: Mutex<SyncState>,
-    round_done: Condvar,
     /// Completed group-commit rounds (one fdatasync each); for `Debug` output.
     rounds: AtomicU64,
     /// Reason the store refuses writes, once a write or fdatasync has failed.
+    /// Set under `state`.
     poison: OnceLock<String>,
-    /// Held only by the leader of a round, across its I/O.
+    /// Held by the runner of a round (`round_active` keeps it uncontended).
     leader: Mutex<LeaderState>,
     /// Preallocation granularity in bytes; see "Preallocation" in the module docs.
     prealloc_chunk: u64,
@@ -509,18 +547,34 @@ pub struct FileJournal {
     extensions: AtomicU64,
     #[cfg(test)]
     fault: Mutex<Option<Fault>>,
+    /// Held by a test to keep the flusher from starting a round.
+    #[cfg(test)]
+    gate: Mutex<()>,
 }
 
 impl std::fmt::Debug for FileJournal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = &self.shared;
         f.debug_struct("FileJournal")
-            .field("path", &self.path)
+            .field("path", &s.path)
             .field("len", &self.len())
-            .field("durable", &self.durable.load(Ordering::Acquire))
-            .field("fsync_rounds", &self.rounds.load(Ordering::Relaxed))
-            .field("extensions", &self.extensions.load(Ordering::Relaxed))
-            .field("poisoned", &self.poison.get())
+            .field("durable", &s.durable.load(Ordering::Acquire))
+            .field("fsync_rounds", &s.rounds.load(Ordering::Relaxed))
+            .field("extensions", &s.extensions.load(Ordering::Relaxed))
+            .field("poisoned", &s.poison.get())
             .finish()
+    }
+}
+
+impl Drop for FileJournal {
+    fn drop(&mut self) {
+        self.shared.state.lock().shutdown = true;
+        self.shared.work.notify_one();
+        if let Some(flusher) = self.flusher.take() {
+            // It finishes the rounds that were asked for, then exits. A panic
+            // there has already poisoned the store and failed the waiters.
+            let _ = flusher.join();
+        }
     }
 }
 
@@ -632,7 +686,7 @@ impl FileJournal {
             "journal opened"
         );
 
-        let journal = FileJournal {
+        let shared = Arc::new(Shared {
             path: path.to_path_buf(),
             file,
             state: Mutex::new(AppendState {
@@ -641,10 +695,13 @@ impl FileJournal {
                 written_end: end,
                 in_flight: None,
                 pending: Vec::new(),
+                waiters: Vec::new(),
+                sync_wanted: 0,
+                round_active: false,
+                shutdown: false,
             }),
+            work: Condvar::new(),
             durable: AtomicU64::new(count),
-            sync_state: Mutex::new(SyncState::default()),
-            round_done: Condvar::new(),
             rounds: AtomicU64::new(0),
             poison: OnceLock::new(),
             leader: Mutex::new(LeaderState {
@@ -655,26 +712,64 @@ impl FileJournal {
             extensions: AtomicU64::new(0),
             #[cfg(test)]
             fault: Mutex::new(None),
+            #[cfg(test)]
+            gate: Mutex::new(()),
+        });
+        let flusher = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("qldb-journal-flush".to_string())
+                .spawn(move || shared.run_flusher())?
+        };
+        let journal = FileJournal {
+            shared,
+            flusher: Some(flusher),
         };
         Ok((journal, records))
     }
 
     /// The journal file's path.
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
     }
 
     /// Number of records known to be durable.
     pub fn durable_len(&self) -> u64 {
-        self.durable.load(Ordering::Acquire)
+        self.shared.durable.load(Ordering::Acquire)
     }
 
+    /// Makes the next group-commit round fail at `fault`.
+    #[cfg(test)]
+    pub(crate) fn inject_fault(&self, fault: Fault) {
+        *self.shared.fault.lock() = Some(fault);
+    }
+
+    /// Keeps any round from starting while the guard lives, so that a test can
+    /// gather waiters into one round (a blocking `sync` would deadlock then).
+    #[cfg(test)]
+    pub(crate) fn hold_rounds(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.shared.gate.lock()
+    }
+
+    /// Completed group-commit rounds and file extensions.
+    #[cfg(test)]
+    pub(crate) fn round_counts(&self) -> (u64, u64) {
+        (
+            self.shared.rounds.load(Ordering::Relaxed),
+            self.shared.extensions.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Shared {
     fn poisoned(&self) -> Option<StorageError> {
         self.poison
             .get()
             .map(|reason| StorageError::Poisoned(reason.clone()))
     }
 
+    /// Call with `state` locked, so that `request_sync` sees the poison and the
+    /// waiters consistently.
     fn set_poison(&self, reason: String) {
         if self.poison.set(reason.clone()).is_ok() {
             tracing::error!(
@@ -685,11 +780,11 @@ impl FileJournal {
         }
     }
 
-    /// One group-commit round, run by the single leader: writes all pending
+    /// One group-commit round, run by the flusher: writes all pending
     /// frames at the logical end of the file (extending the file first if they
     /// do not fit into the preallocated space) and fdatasyncs. Returns the new
     /// durable record count, or `None` if nothing was pending.
-    fn write_round(&self) -> io::Result<Option<u64>> {
+    fn write_round(&self, leader: &mut LeaderState) -> io::Result<Option<u64>> {
         let (batch, offset) = {
             let mut st = self.state.lock();
             if st.pending.is_empty() {
@@ -704,9 +799,8 @@ impl FileJournal {
             (batch, st.written_end)
         };
 
-        let mut leader = self.leader.lock();
         let written: usize = batch.frames.iter().map(Vec::len).sum();
-        self.preallocate(&mut leader, offset + written as u64)?;
+        self.preallocate(leader, offset + written as u64)?;
         if let [frame] = batch.frames.as_slice() {
             self.write_at(frame, offset)?;
         } else {
@@ -722,7 +816,6 @@ impl FileJournal {
             }
             res?;
         }
-        drop(leader);
         {
             let mut st = self.state.lock();
             st.written_end = offset + written as u64;
@@ -785,50 +878,145 @@ impl FileJournal {
         Ok(())
     }
 
-    #[cfg(test)]
-    fn inject_fault(&self, fault: Fault) {
-        *self.fault.lock() = Some(fault);
+    /// The flusher thread: waits until a round is due and none is running,
+    /// runs it, completes the waiters it covered; exits on shutdown once no
+    /// round is due.
+    fn run_flusher(&self) {
+        loop {
+            {
+                let mut st = self.state.lock();
+                loop {
+                    // After a failure nothing more is written; request_sync
+                    // answers every new waiter itself.
+                    let due = st.sync_wanted > st.taken() && self.poison.get().is_none();
+                    if due && !st.round_active {
+                        st.round_active = true;
+                        break;
+                    }
+                    if st.shutdown && !due {
+                        return;
+                    }
+                    self.work.wait(&mut st);
+                }
+            }
+            if self.run_round(Runner::Flusher).is_err() {
+                tracing::error!(path = %self.path.display(), "a group-commit round panicked");
+            }
+        }
     }
 
-    /// Runs one round as leader and publishes its outcome. Called with
-    /// `leader_active` set by the caller, and `guard` unlocked during the I/O.
-    fn lead(&self, guard: &mut MutexGuard<'_, SyncState>) -> Result<(), StorageError> {
-        let outcome = MutexGuard::unlocked(guard, || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.write_round()))
-        });
-        guard.leader_active = false;
-        let outcome = match outcome {
-            Ok(outcome) => outcome,
+    /// Runs one round (the caller has set `round_active`) and publishes its
+    /// outcome; see [`finish_round`](Self::finish_round).
+    /// `Err` holds the panic of the round's I/O (the store is poisoned then and
+    /// the waiters have failed).
+    fn run_round(&self, runner: Runner) -> std::thread::Result<Result<(), StorageError>> {
+        #[cfg(test)]
+        let gate = self.gate.lock();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.write_round(&mut self.leader.lock())
+        }));
+        #[cfg(test)]
+        drop(gate);
+        match outcome {
+            Ok(outcome) => Ok(self.finish_round(Some(outcome), runner)),
             Err(panic) => {
-                // Followers must not wait forever for a leader that is gone, and
-                // the state of the file is unknown.
-                self.set_poison("group-commit leader panicked".to_string());
-                self.round_done.notify_all();
-                std::panic::resume_unwind(panic);
+                let _ = self.finish_round(None, runner);
+                Err(panic)
             }
-        };
-        let result = match outcome {
-            Ok(Some(durable)) => {
-                self.durable.store(durable, Ordering::Release);
-                Ok(())
-            }
-            Ok(None) => Ok(()),
-            Err(e) => {
-                self.set_poison(format!(
-                    "write or fdatasync of {} failed: {e}",
-                    self.path.display()
-                ));
-                Err(StorageError::Io(e))
-            }
-        };
-        self.round_done.notify_all();
-        result
+        }
     }
+
+    /// Publishes a round's outcome (`None`: it panicked) and completes the
+    /// waiters it decides: after success those it made durable, in index order;
+    /// after a failure all of them. The I/O error itself goes to the caller of
+    /// `sync` that ran the round, or else to the lowest waiter (whose record the
+    /// round carried); everyone else finds the store poisoned. Returns the
+    /// runner's own result.
+    fn finish_round(
+        &self,
+        outcome: Option<io::Result<Option<u64>>>,
+        runner: Runner,
+    ) -> Result<(), StorageError> {
+        let (mut done, failure) = {
+            let mut st = self.state.lock();
+            st.round_active = false;
+            let decided = match outcome {
+                Some(Ok(Some(durable))) => {
+                    self.durable.store(durable, Ordering::Release);
+                    let (done, waiting) = std::mem::take(&mut st.waiters)
+                        .into_iter()
+                        .partition(|(index, _)| *index < durable);
+                    st.waiters = waiting;
+                    (done, None)
+                }
+                Some(Ok(None)) => (Vec::new(), None),
+                Some(Err(e)) => {
+                    self.set_poison(format!(
+                        "write or fdatasync of {} failed: {e}",
+                        self.path.display()
+                    ));
+                    (std::mem::take(&mut st.waiters), Some(Some(e)))
+                }
+                None => {
+                    // The state of the file is unknown.
+                    self.set_poison("a group-commit round panicked".to_string());
+                    (std::mem::take(&mut st.waiters), Some(None))
+                }
+            };
+            if runner == Runner::Caller && st.sync_wanted > st.taken() {
+                // Records were waited for meanwhile: the flusher runs the next round.
+                self.work.notify_one();
+            }
+            decided
+        };
+        done.sort_unstable_by_key(|(index, _)| *index);
+        let mut waiters = done.into_iter().map(|(_, notifier)| notifier);
+        let Some(io_error) = failure else {
+            waiters.for_each(|n| n.complete(Ok(())));
+            return Ok(());
+        };
+        let mut io_error = io_error.map(StorageError::Io);
+        if runner == Runner::Flusher {
+            if let (Some(e), Some(first)) = (io_error.take(), waiters.next()) {
+                first.complete(Err(e));
+            }
+        }
+        for n in waiters {
+            n.complete(Err(self.poisoned().expect("poisoned above")));
+        }
+        Err(io_error.unwrap_or_else(|| self.poisoned().expect("poisoned above")))
+    }
+
+    /// Registers a waiter for record `index` (pending or in a running round)
+    /// and makes sure a round covering it will run.
+    fn register_waiter(&self, st: &mut AppendState, index: u64) -> Durability {
+        let (notifier, durability) = Durability::pending();
+        st.waiters.push((index, notifier));
+        if index >= st.sync_wanted {
+            st.sync_wanted = index + 1;
+            if index >= st.taken() {
+                // Not in a running round: the next one is due. Free unless the
+                // flusher is idle; then it wakes once we unlock.
+                self.work.notify_one();
+            }
+        }
+        durability
+    }
+}
+
+/// Who runs a group-commit round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    /// The flusher thread, for async and blocking waiters.
+    Flusher,
+    /// A blocking caller of `sync` that found no round running.
+    Caller,
 }
 
 impl JournalStore for FileJournal {
     fn append(&self, record: &[u8]) -> Result<u64, StorageError> {
-        if let Some(e) = self.poisoned() {
+        let this = &*self.shared;
+        if let Some(e) = this.poisoned() {
             return Err(e);
         }
         if record.len() > MAX_RECORD_LEN {
@@ -843,9 +1031,9 @@ impl JournalStore for FileJournal {
         let mut crc = crc32fast::Hasher::new();
         crc.update(record);
 
-        let mut st = self.state.lock();
+        let mut st = this.state.lock();
         let index = st.offsets.len() as u64;
-        // The next leader takes the whole pending list as one write, so the
+        // The next round takes the whole pending list as one write, so the
         // batch starts at the first pending record.
         let batch = index - st.pending.len() as u64;
         seal_frame(&mut frame, crc, index, batch);
@@ -856,44 +1044,67 @@ impl JournalStore for FileJournal {
         Ok(index)
     }
 
+    fn request_sync(&self, index: u64) -> Durability {
+        let this = &*self.shared;
+        if index < this.durable.load(Ordering::Acquire) {
+            return Durability::ready(Ok(()));
+        }
+        let mut st = this.state.lock();
+        // Records that became durable before a failure are still durable:
+        // acknowledging them is truthful, so this check comes first.
+        if index < this.durable.load(Ordering::Acquire) {
+            return Durability::ready(Ok(()));
+        }
+        let len = st.offsets.len() as u64;
+        if index >= len {
+            return Durability::ready(Err(StorageError::OutOfRange { index, len }));
+        }
+        if let Some(e) = this.poisoned() {
+            return Durability::ready(Err(e));
+        }
+        this.register_waiter(&mut st, index)
+    }
+
+    /// Like `request_sync(index).wait()`, but when no round is running the
+    /// caller runs one itself instead of handing it to the flusher and waiting
+    /// to be woken: two thread hand-offs fewer for a lone blocking committer
+    /// (the embedded driver), as in a classic leader/follower group commit.
     fn sync(&self, index: u64) -> Result<(), StorageError> {
-        if index < self.durable.load(Ordering::Acquire) {
+        let this = &*self.shared;
+        if index < this.durable.load(Ordering::Acquire) {
             return Ok(());
         }
-        let len = self.len();
+        let mut st = this.state.lock();
+        if index < this.durable.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let len = st.offsets.len() as u64;
         if index >= len {
             return Err(StorageError::OutOfRange { index, len });
         }
-        let mut guard = self.sync_state.lock();
-        loop {
-            // Records that became durable before a failure are still durable:
-            // acknowledging them is truthful, so this check comes first.
-            if index < self.durable.load(Ordering::Acquire) {
-                return Ok(());
-            }
-            if let Some(e) = self.poisoned() {
-                return Err(e);
-            }
-            if guard.leader_active {
-                // Covered by the running round, or by the next one.
-                self.round_done.wait(&mut guard);
-                continue;
-            }
-            guard.leader_active = true;
-            self.lead(&mut guard)?;
-            if index >= self.durable.load(Ordering::Acquire) && self.poison.get().is_none() {
-                // Our record was appended before this call, and we were the only
-                // leader, so the round must have covered it.
-                debug_assert!(false, "group-commit round did not cover record {index}");
-                return Err(StorageError::Corrupt(format!(
-                    "internal error: record {index} is neither pending nor durable"
-                )));
-            }
+        if let Some(e) = this.poisoned() {
+            return Err(e);
         }
+        if st.round_active || index < st.taken() {
+            // A round is running (maybe carrying this record): wait for it and
+            // for the flusher's next one.
+            let durability = this.register_waiter(&mut st, index);
+            drop(st);
+            return durability.wait();
+        }
+        st.round_active = true;
+        drop(st);
+        // The round takes every pending record, this one included.
+        this.run_round(Runner::Caller)
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.shared.poison.get().cloned()
     }
 
     fn read(&self, index: u64) -> Result<Vec<u8>, StorageError> {
-        let st = self.state.lock();
+        let st = self.shared.state.lock();
         let len = st.offsets.len() as u64;
         if index >= len {
             return Err(StorageError::OutOfRange { index, len });
@@ -925,14 +1136,14 @@ impl JournalStore for FileJournal {
     }
 
     fn len(&self) -> u64 {
-        self.state.lock().offsets.len() as u64
+        self.shared.state.lock().offsets.len() as u64
     }
 }
 
 impl FileJournal {
     fn read_from_file(&self, index: u64, start: u64, end: u64) -> Result<Vec<u8>, StorageError> {
         let mut buf = vec![0u8; (end - start) as usize];
-        self.file.read_exact_at(&mut buf, start)?;
+        self.shared.file.read_exact_at(&mut buf, start)?;
         match decode_frame(&buf, 0) {
             Ok(frame) if frame.index == index && frame.end() == buf.len() => {
                 buf.copy_within(frame.payload.clone(), 0);
@@ -941,12 +1152,12 @@ impl FileJournal {
             }
             Ok(frame) => Err(StorageError::Corrupt(format!(
                 "{}: frame at byte offset {start} holds record {}, expected record {index}",
-                self.path.display(),
+                self.shared.path.display(),
                 frame.index
             ))),
             Err(defect) => Err(StorageError::Corrupt(format!(
                 "{}: record {index} at byte offset {start} is damaged: {defect}",
-                self.path.display()
+                self.shared.path.display()
             ))),
         }
     }

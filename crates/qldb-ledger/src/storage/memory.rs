@@ -1,13 +1,14 @@
 //! An in-memory journal for tests and ephemeral ledgers.
 //!
 //! It honours the [`JournalStore`] contract except durability: nothing survives
-//! the process, so `sync` only validates its argument.
+//! the process, so `request_sync` only validates its argument and returns a
+//! completed [`Durability`] (awaiting it never waits).
 
 use parking_lot::RwLock;
 
-use super::{JournalStore, StorageError, MAX_RECORD_LEN};
+use super::{Durability, JournalStore, StorageError, MAX_RECORD_LEN};
 
-/// A journal held in a `Vec`; `sync` is a no-op.
+/// A journal held in a `Vec`; syncing is a no-op.
 #[derive(Debug, Default)]
 pub struct MemoryJournal {
     records: RwLock<Vec<Vec<u8>>>,
@@ -35,12 +36,13 @@ impl JournalStore for MemoryJournal {
         Ok(records.len() as u64 - 1)
     }
 
-    fn sync(&self, index: u64) -> Result<(), StorageError> {
+    fn request_sync(&self, index: u64) -> Durability {
         let len = self.len();
-        if index >= len {
-            return Err(StorageError::OutOfRange { index, len });
-        }
-        Ok(())
+        Durability::ready(if index >= len {
+            Err(StorageError::OutOfRange { index, len })
+        } else {
+            Ok(())
+        })
     }
 
     fn read(&self, index: u64) -> Result<Vec<u8>, StorageError> {
@@ -76,6 +78,7 @@ mod tests {
         assert_eq!(j.read(1).unwrap(), b"");
         assert_eq!(j.read(2).unwrap(), b"ccc");
         j.sync(2).unwrap();
+        assert!(j.request_sync(2).is_complete());
         assert!(matches!(
             j.read(3),
             Err(StorageError::OutOfRange { index: 3, len: 3 })

@@ -1,9 +1,10 @@
 //! Tests of the file journal: format, crash recovery, group commit, poisoning,
-//! preallocation.
+//! preallocation, durability notifications.
 
 use std::collections::HashSet;
+use std::future::Future;
 use std::sync::Barrier;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 
@@ -508,7 +509,7 @@ fn group_commit_with_8_concurrent_committers() {
     });
     let elapsed = started.elapsed();
     let total = (THREADS * PER_THREAD) as u64;
-    let rounds = j.rounds.load(Ordering::Relaxed);
+    let rounds = j.round_counts().0;
     eprintln!(
         "group commit: {total} fsync'd commits by {THREADS} threads in {elapsed:.2?} = {:.0} commits/s, \
          {rounds} fdatasync rounds ({:.1} commits per fdatasync)",
@@ -655,8 +656,8 @@ fn commits_overwrite_preallocated_zeros() {
     // The first commit extended the file by a chunk of zeros; the other two
     // were written into it.
     assert_eq!(file_len(&path), PREALLOC_CHUNK);
-    assert_eq!(j.extensions.load(Ordering::Relaxed), 1);
-    assert_eq!(j.rounds.load(Ordering::Relaxed), 3);
+    assert_eq!(j.round_counts().1, 1);
+    assert_eq!(j.round_counts().0, 3);
     assert_eq!(logical_bytes(&path).len(), logical);
     assert!(format!("{j:?}").contains("extensions: 1"));
 }
@@ -701,10 +702,10 @@ fn zero_tail_is_preallocated_space() {
         if zeros >= four {
             // It fitted into the preallocated space.
             assert_eq!(after.len(), bytes.len(), "case {n}");
-            assert_eq!(j.extensions.load(Ordering::Relaxed), 0, "case {n}");
+            assert_eq!(j.round_counts().1, 0, "case {n}");
         } else {
             assert_eq!(after.len() as u64 % PREALLOC_CHUNK, 0, "case {n}");
-            assert_eq!(j.extensions.load(Ordering::Relaxed), 1, "case {n}");
+            assert_eq!(j.round_counts().1, 1, "case {n}");
         }
         drop(j);
         let mut expected = owned(&THREE);
@@ -879,10 +880,10 @@ fn concurrent_commits_cross_many_extension_boundaries() {
         expected[index as usize] = record;
     }
     let logical = FILE_HEADER_LEN + expected.iter().map(|r| frame_len(r.len())).sum::<usize>();
-    let extensions = j.extensions.load(Ordering::Relaxed);
+    let extensions = j.round_counts().1;
     eprintln!(
         "{total} commits, {} rounds, {extensions} extensions",
-        j.rounds.load(Ordering::Relaxed)
+        j.round_counts().0
     );
     // An extension ends at most a chunk and a half beyond the batch that needed
     // it, and a batch holds at most one record per thread (each waits for its
@@ -911,7 +912,7 @@ fn concurrent_commits_cross_many_extension_boundaries() {
         j.sync(expected.len() as u64).unwrap();
         expected.push(r);
     }
-    assert!(j.extensions.load(Ordering::Relaxed) > 0);
+    assert!(j.round_counts().1 > 0);
     drop(j);
     let (_, recovered) = FileJournal::open_with_chunk(&path, CHUNK).unwrap();
     assert!(
@@ -939,7 +940,7 @@ fn extension_failure_poisons_the_store() {
     assert!(matches!(j.sync(1), Err(StorageError::Poisoned(_))));
     assert!(matches!(j.append(b"more"), Err(StorageError::Poisoned(_))));
     assert_eq!(j.read(1).unwrap(), [7; 300]);
-    assert_eq!(j.extensions.load(Ordering::Relaxed), 1);
+    assert_eq!(j.round_counts().1, 1);
     drop(j);
 
     // The batch was never written; the zeros of the failed extension are
@@ -950,4 +951,197 @@ fn extension_failure_poisons_the_store() {
     j.sync(1).unwrap();
     drop(j);
     assert_eq!(open(&path).1, vec![b"durable".to_vec(), b"next".to_vec()]);
+}
+
+/// Polls `d` once without a runtime: whether it has completed, and how.
+fn poll_once(d: &mut Durability) -> Option<Result<(), StorageError>> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match std::pin::Pin::new(d).poll(&mut cx) {
+        std::task::Poll::Ready(r) => Some(r),
+        std::task::Poll::Pending => None,
+    }
+}
+
+#[test]
+fn request_sync_does_not_block_and_completes_in_index_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let (j, _) = open(&path);
+    const N: u64 = 400;
+    let mut waiting: Vec<Option<Durability>> = Vec::new();
+    {
+        // Nothing can become durable while the flusher is held: every
+        // notification is pending, and none of them blocked.
+        let _held = j.hold_rounds();
+        for i in 0..N {
+            assert_eq!(j.append(format!("record {i}").as_bytes()).unwrap(), i);
+            let mut d = j.request_sync(i);
+            assert!(!d.is_complete());
+            assert!(poll_once(&mut d).is_none());
+            waiting.push(Some(d));
+        }
+        // Out of range, even while held.
+        assert!(matches!(
+            j.request_sync(N).wait(),
+            Err(StorageError::OutOfRange { index, len }) if index == N && len == N
+        ));
+        assert_eq!(j.durable_len(), 0);
+    }
+    // Completions must always form a prefix: sweeping from the highest index
+    // down, once one is seen complete every lower one must be complete too
+    // (it completed earlier, and is looked at later).
+    let started = Instant::now();
+    while waiting.iter().any(Option::is_some) {
+        let mut seen_complete = false;
+        for (i, slot) in waiting.iter_mut().enumerate().rev() {
+            let Some(d) = slot else { continue };
+            match poll_once(d) {
+                Some(r) => {
+                    r.unwrap();
+                    assert!(j.durable_len() > i as u64);
+                    seen_complete = true;
+                    *slot = None;
+                }
+                None => assert!(!seen_complete, "record {i} acknowledged after a later one"),
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not durable in time"
+        );
+        std::thread::yield_now();
+    }
+    // Everything appended before the round started went into it.
+    assert_eq!(j.round_counts().0, 1);
+    assert!(j.request_sync(N - 1).is_complete());
+    drop(j);
+    assert_eq!(open(&path).1.len(), N as usize);
+}
+
+#[test]
+fn an_injected_fsync_failure_reaches_every_waiting_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let j = write_synced(&path, &[b"durable"]);
+    let waiting: Vec<Durability> = {
+        let _held = j.hold_rounds();
+        j.inject_fault(Fault::Sync);
+        (1..=16u64)
+            .map(|i| {
+                assert_eq!(j.append(&[i as u8]).unwrap(), i);
+                j.request_sync(i)
+            })
+            .collect()
+    };
+    // Each waits on a thread of its own, as blocking committers do.
+    let results: Vec<Result<(), StorageError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = waiting
+            .into_iter()
+            .map(|d| s.spawn(move || d.wait()))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    // The lowest record's committer gets the I/O error, the others find the store poisoned.
+    assert!(
+        matches!(&results[0], Err(StorageError::Io(e)) if e.to_string().contains("injected Sync failure")),
+        "{results:?}"
+    );
+    for r in &results[1..] {
+        assert!(
+            matches!(r, Err(StorageError::Poisoned(m)) if m.contains("injected Sync failure")),
+            "{r:?}"
+        );
+    }
+    assert_eq!(j.durable_len(), 1);
+    assert!(j.failure().unwrap().contains("injected Sync failure"));
+    // Later requests fail at once; what was durable before still is.
+    assert!(matches!(
+        j.request_sync(3).wait(),
+        Err(StorageError::Poisoned(_))
+    ));
+    assert!(matches!(j.append(b"more"), Err(StorageError::Poisoned(_))));
+    j.request_sync(0).wait().unwrap();
+}
+
+#[test]
+fn dropping_the_journal_finishes_requested_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let (j, _) = open(&path);
+    let d = {
+        let _held = j.hold_rounds();
+        j.append(b"asked for").unwrap();
+        j.request_sync(0)
+    };
+    drop(j);
+    d.wait().unwrap();
+    assert_eq!(open(&path).1, vec![b"asked for".to_vec()]);
+}
+
+#[test]
+fn awaiting_durability_in_an_async_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let (j, _) = open(&path);
+    let j = Arc::new(j);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    // On a single-threaded runtime, awaiting must not block its only thread: 8
+    // tasks wait at once and all complete.
+    let indexes = rt.block_on(async {
+        let tasks: Vec<_> = (0..8u8)
+            .map(|i| {
+                let j = Arc::clone(&j);
+                tokio::task::spawn(async move {
+                    let index = j.append(&[i]).unwrap();
+                    j.request_sync(index).await.unwrap();
+                    index
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    });
+    assert!(indexes.iter().all(|&i| i < j.durable_len()));
+}
+
+#[test]
+fn blocking_and_async_waiters_share_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j");
+    let (j, _) = open(&path);
+    // An idle journal: a blocking sync runs the round on the caller's thread.
+    j.append(b"zero").unwrap();
+    j.sync(0).unwrap();
+    assert_eq!((j.durable_len(), j.round_counts().0), (1, 1));
+
+    j.inject_fault(Fault::Sync);
+    let (blocking, awaited) = std::thread::scope(|s| {
+        let held = j.hold_rounds();
+        // Whichever runs the round (this blocking caller, or the flusher because the
+        // async request below came first), it carries both records and fails: the
+        // blocking committer of the lower record gets the I/O error, the other waiter
+        // finds the store poisoned.
+        let blocking = s.spawn(|| {
+            assert_eq!(j.append(b"one").unwrap(), 1);
+            j.sync(1)
+        });
+        while j.len() < 2 {
+            std::thread::yield_now();
+        }
+        assert_eq!(j.append(b"two").unwrap(), 2);
+        let awaited = j.request_sync(2);
+        drop(held);
+        (blocking.join().unwrap(), awaited.wait())
+    });
+    assert!(matches!(blocking, Err(StorageError::Io(_))), "{blocking:?}");
+    assert!(
+        matches!(awaited, Err(StorageError::Poisoned(_))),
+        "{awaited:?}"
+    );
+    assert_eq!(j.durable_len(), 1);
 }
