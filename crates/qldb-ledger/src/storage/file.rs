@@ -612,7 +612,16 @@ impl FileJournal {
         };
         // One writer per journal: a second process (or a second engine in this one) appending
         // to the same file would interleave frames. The advisory lock dies with the process.
-        if let Err(e) = file.try_lock() {
+        // A child forked by any thread of this process shares the lock of a descriptor the
+        // process just closed until the child's `exec` closes it: retry briefly before
+        // reporting the journal as in use.
+        let mut locked = file.try_lock();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        while locked.is_err() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            locked = file.try_lock();
+        }
+        if let Err(e) = locked {
             return Err(StorageError::Io(io::Error::new(
                 io::ErrorKind::WouldBlock,
                 format!(
