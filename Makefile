@@ -91,7 +91,7 @@ $(BENCH_VENV)/.stamp: $(VENV)/.tools-stamp $(NATIVE_SOURCES) $(PACKAGE_SOURCES)
 	touch $@
 
 bench: $(BENCH_VENV)/.stamp ## Criterion benches (target/criterion), then ours vs the original pyqldb side by side (benches/)
-	$(CARGO) bench -p qldb-ion -p qldb-ledger
+	$(CARGO) bench -p qldb-ion -p qldb-ledger -p qldb-wire
 	PYQLDB_BENCH_SITE_PACKAGES="$$($(BENCH_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" \
 		$(CARGO) bench -p pyqldb-rs --bench ion_python
 	$(CARGO) build --release -p qldb-server --bin qldb-local --example load
