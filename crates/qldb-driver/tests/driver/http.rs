@@ -502,3 +502,61 @@ fn https_with_a_trusted_bundle_unverified_and_untrusted() {
         "{e}"
     );
 }
+
+/// A listener whose accept queue is full: Linux drops further SYNs, so a connect to it hangs
+/// until its timeout (the fillers and the listener are kept alive with it).
+fn black_hole() -> (String, socket2::Socket, Vec<std::net::TcpStream>) {
+    let listener =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    listener
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
+        .unwrap();
+    listener.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    while let Ok(s) = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+        fillers.push(s);
+        assert!(fillers.len() < 16, "the accept queue never filled");
+    }
+    (format!("http://{addr}"), listener, fillers)
+}
+
+#[test]
+fn http_connect_times_out_and_is_interruptible() {
+    let (url, _listener, _fillers) = black_hole();
+    let t = transport(&url, |o| o.connect_timeout = Duration::from_millis(600));
+    let started = Instant::now();
+    let e = sync::wait(t.start_session("t")).unwrap_err();
+    assert!(
+        e.is_transport() && e.message().contains("Connect timeout"),
+        "{e}"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(550) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+
+    // The default 60 s connect timeout, interrupted after 300 ms.
+    let t = transport(&url, |_| {});
+    let started = Instant::now();
+    let check = || {
+        if started.elapsed() > Duration::from_millis(300) {
+            Err("interrupted")
+        } else {
+            Ok(())
+        }
+    };
+    let out = sync::wait_interruptible(t.start_session("t"), sync::INTERRUPT_TICK, &check);
+    assert_eq!(out.err(), Some("interrupted"));
+    assert!(
+        started.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -96,24 +96,6 @@ impl std::fmt::Debug for Conn {
 }
 
 impl Conn {
-    /// Connects (blocking, at most `timeout` per address) and, for `https`, starts TLS (the
-    /// handshake completes during the first exchange).
-    pub fn open(target: &Target, timeout: Duration) -> io::Result<Conn> {
-        let mut last = None;
-        for addr in (target.host.as_str(), target.port).to_socket_addrs()? {
-            match TcpStream::connect_timeout(&addr, timeout) {
-                Ok(socket) => return Conn::wrap(socket, target),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{} resolves to no address", target.host),
-            )
-        }))
-    }
-
     fn wrap(socket: TcpStream, target: &Target) -> io::Result<Conn> {
         socket.set_nodelay(true)?;
         socket.set_read_timeout(Some(TICK))?;
@@ -163,6 +145,145 @@ impl Conn {
             alive && socket.set_nonblocking(false).is_ok()
         }
     }
+}
+
+/// A connection being established: one non-blocking connect per resolved address in turn, each
+/// given `timeout`, waited for at most one [`TICK`] per [`Connecting::poll`] so that the caller
+/// stays interruptible (a black-holed endpoint would otherwise block it for the whole timeout).
+/// Name resolution itself is blocking.
+pub(super) struct Connecting {
+    target: Target,
+    addrs: std::vec::IntoIter<std::net::SocketAddr>,
+    socket: Option<(socket2::Socket, Instant)>,
+    timeout: Duration,
+    last_error: Option<io::Error>,
+}
+
+impl Connecting {
+    pub fn start(target: &Target, timeout: Duration) -> io::Result<Connecting> {
+        let addrs: Vec<_> = (target.host.as_str(), target.port)
+            .to_socket_addrs()?
+            .collect();
+        Ok(Connecting {
+            target: target.clone(),
+            addrs: addrs.into_iter(),
+            socket: None,
+            timeout,
+            last_error: None,
+        })
+    }
+
+    /// Advances the connect: `Ok(Some(conn))` when connected, `Ok(None)` after about one tick
+    /// without an answer, an error when every address failed or the timeout passed.
+    pub fn poll(&mut self) -> io::Result<Option<Conn>> {
+        loop {
+            let Some((socket, started)) = &self.socket else {
+                let Some(addr) = self.addrs.next() else {
+                    return Err(self.last_error.take().unwrap_or_else(|| {
+                        io::Error::new(
+                            io::ErrorKind::NotFound,
+                            format!("{} resolves to no address", self.target.host),
+                        )
+                    }));
+                };
+                match Self::begin(addr) {
+                    Ok(socket) => self.socket = Some((socket, Instant::now())),
+                    Err(e) => self.last_error = Some(e),
+                }
+                continue;
+            };
+            match wait_writable(socket) {
+                Ok(false) if started.elapsed() < self.timeout => return Ok(None),
+                Ok(false) => {
+                    self.last_error = Some(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "connect timed out after {:.1} s",
+                            self.timeout.as_secs_f64()
+                        ),
+                    ));
+                    self.socket = None;
+                }
+                Ok(true) => match socket.take_error() {
+                    Ok(None) => {
+                        let (socket, _) = self.socket.take().expect("checked above");
+                        socket.set_nonblocking(false)?;
+                        return Conn::wrap(socket.into(), &self.target).map(Some);
+                    }
+                    Ok(Some(e)) | Err(e) => {
+                        self.last_error = Some(e);
+                        self.socket = None;
+                    }
+                },
+                Err(e) => {
+                    self.last_error = Some(e);
+                    self.socket = None;
+                }
+            }
+        }
+    }
+
+    fn begin(addr: std::net::SocketAddr) -> io::Result<socket2::Socket> {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )?;
+        socket.set_nonblocking(true)?;
+        match socket.connect(&addr.into()) {
+            Ok(()) => Ok(socket),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock || in_progress(&e) => Ok(socket),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn in_progress(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::EINPROGRESS)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
+/// Waits up to one [`TICK`] for a connecting socket to become writable (connected or failed).
+#[cfg(unix)]
+fn wait_writable(socket: &socket2::Socket) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    let mut fd = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for a socket this connect owns.
+    let n = unsafe { libc::poll(&mut fd, 1, TICK.as_millis() as libc::c_int) };
+    match n {
+        0 => Ok(false),
+        n if n > 0 => Ok(true),
+        _ => {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Without `poll(2)`: connected once the socket has a peer, checked every 5 ms (a refused
+/// connect then shows as a timeout).
+#[cfg(not(unix))]
+fn wait_writable(socket: &socket2::Socket) -> io::Result<bool> {
+    if socket.peer_addr().is_ok() {
+        return Ok(true);
+    }
+    std::thread::sleep(Duration::from_millis(5));
+    Ok(false)
 }
 
 /// What went wrong in an exchange.

@@ -35,7 +35,7 @@ use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use bytes::Bytes;
-use conn::{Conn, Exchange, ExchangeError, Response, Target};
+use conn::{Conn, Connecting, Exchange, ExchangeError, Response, Target};
 use parking_lot::Mutex;
 use qldb_wire::session as ws;
 use qldb_wire::sigv4::{self, DerivedKey, RequestParts};
@@ -216,6 +216,12 @@ enum CredentialSource {
 struct Signing {
     credentials: Credentials,
     key: DerivedKey,
+}
+
+/// A connection to use: idle and checked, or still being established.
+enum Link {
+    Ready(Conn),
+    Connecting(Connecting),
 }
 
 /// Credentials are refreshed this long before they expire.
@@ -497,24 +503,30 @@ impl Inner {
     }
 
     /// An idle connection that is still usable, or a new one.
-    fn checkout(&self) -> Result<Conn, DriverError> {
+    fn checkout(&self) -> Result<Link, DriverError> {
         loop {
             let idle = self.idle.lock().pop();
             match idle {
-                Some(conn) if conn.is_reusable() => return Ok(conn),
+                Some(conn) if conn.is_reusable() => return Ok(Link::Ready(conn)),
                 Some(_) => continue,
                 None => break,
             }
         }
-        Conn::open(&self.target, self.connect_timeout).map_err(|e| {
-            DriverError::transport(
-                format!(
-                    "Could not connect to the endpoint URL: \"{}\": {e}",
-                    self.described
-                ),
-                Some(Box::new(e)),
-            )
-        })
+        Connecting::start(&self.target, self.connect_timeout)
+            .map(Link::Connecting)
+            .map_err(|e| self.connect_failed(e))
+    }
+
+    fn connect_failed(&self, e: std::io::Error) -> DriverError {
+        let what = if e.kind() == std::io::ErrorKind::TimedOut {
+            "Connect timeout on endpoint URL"
+        } else {
+            "Could not connect to the endpoint URL"
+        };
+        DriverError::transport(
+            format!("{what}: \"{}\": {e}", self.described),
+            Some(Box::new(e)),
+        )
     }
 
     fn checkin(&self, conn: Conn) {
@@ -540,7 +552,22 @@ impl Inner {
     /// The exchange on the calling thread, handing control back every tick (see the module
     /// docs); dropping the future closes the connection.
     async fn exchange_here(&self, message: Vec<u8>) -> Result<Response, DriverError> {
-        let mut exchange = Exchange::new(self.checkout()?, message, self.read_timeout);
+        let conn = match self.checkout()? {
+            Link::Ready(conn) => conn,
+            Link::Connecting(mut connecting) => {
+                std::future::poll_fn(|cx| match connecting.poll() {
+                    Ok(Some(conn)) => Poll::Ready(Ok(conn)),
+                    Ok(None) => {
+                        cx.waker().wake_by_ref();
+                        Poll::Pending
+                    }
+                    Err(e) => Poll::Ready(Err(e)),
+                })
+                .await
+                .map_err(|e| self.connect_failed(e))?
+            }
+        };
+        let mut exchange = Exchange::new(conn, message, self.read_timeout);
         let done = std::future::poll_fn(|cx| match exchange.drive() {
             Ok(true) => Poll::Ready(Ok(())),
             Ok(false) => {
@@ -556,7 +583,17 @@ impl Inner {
 
     /// The exchange on a thread that may block until it is done.
     fn exchange_blocking(&self, message: Vec<u8>) -> Result<Response, DriverError> {
-        let mut exchange = Exchange::new(self.checkout()?, message, self.read_timeout);
+        let conn = match self.checkout()? {
+            Link::Ready(conn) => conn,
+            Link::Connecting(mut connecting) => loop {
+                match connecting.poll() {
+                    Ok(Some(conn)) => break conn,
+                    Ok(None) => {}
+                    Err(e) => return Err(self.connect_failed(e)),
+                }
+            },
+        };
+        let mut exchange = Exchange::new(conn, message, self.read_timeout);
         while !exchange.drive().map_err(|e| self.failed(e))? {}
         Ok(self.complete(exchange))
     }
