@@ -120,14 +120,6 @@ pub struct RequestParts<'a> {
 }
 
 impl RequestParts<'_> {
-    fn header_values(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
-            .collect()
-    }
-
     fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -230,11 +222,6 @@ fn canonical_query(query: &str) -> String {
         .join("&")
 }
 
-/// A header value trimmed with inner runs of spaces collapsed.
-fn canonical_header_value(v: &str) -> String {
-    v.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -252,46 +239,86 @@ fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> Vec<u8>
     hmac(&k_service, b"aws4_request")
 }
 
-/// Builds the canonical request over `signed_headers` (lower-case names, sorted).
+/// Builds the canonical request over `signed_headers` (lower-case names, sorted), written into
+/// one buffer: a request is signed (client) or checked (server) on every call, so the usual case
+/// (path `/`, no query, header values already trimmed) allocates nothing else.
 fn canonical_request(
     req: &RequestParts<'_>,
     signed_headers: &[String],
     payload_hash: &str,
 ) -> Result<String, AuthError> {
-    let mut headers = String::new();
+    let mut out =
+        String::with_capacity(256 + req.headers.iter().map(|(_, v)| v.len() + 32).sum::<usize>());
+    for c in req.method.chars() {
+        out.push(c.to_ascii_uppercase());
+    }
+    out.push('\n');
+    if req.path == "/" {
+        out.push('/');
+    } else {
+        out.push_str(&canonical_uri(req.path));
+    }
+    out.push('\n');
+    if !req.query.is_empty() {
+        out.push_str(&canonical_query(req.query));
+    }
+    out.push('\n');
     for name in signed_headers {
-        let values = req.header_values(name);
-        if values.is_empty() {
+        out.push_str(name);
+        out.push(':');
+        let mut values = req
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v);
+        let Some(first) = values.next() else {
             return Err(AuthError::invalid(format!(
                 "The signed header '{name}' is missing from the request."
             )));
+        };
+        push_canonical_header_value(&mut out, first);
+        for v in values {
+            out.push(',');
+            push_canonical_header_value(&mut out, v);
         }
-        let joined = values
-            .iter()
-            .map(|v| canonical_header_value(v))
-            .collect::<Vec<_>>()
-            .join(",");
-        headers.push_str(name);
-        headers.push(':');
-        headers.push_str(&joined);
-        headers.push('\n');
+        out.push('\n');
     }
-    Ok(format!(
-        "{}\n{}\n{}\n{}\n{}\n{}",
-        req.method.to_ascii_uppercase(),
-        canonical_uri(req.path),
-        canonical_query(req.query),
-        headers,
-        signed_headers.join(";"),
-        payload_hash
-    ))
+    out.push('\n');
+    for (i, name) in signed_headers.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(name);
+    }
+    out.push('\n');
+    out.push_str(payload_hash);
+    Ok(out)
+}
+
+/// Appends a header value trimmed, with inner runs of whitespace collapsed to one space.
+fn push_canonical_header_value(out: &mut String, v: &str) {
+    let mut words = v.split_whitespace();
+    if let Some(first) = words.next() {
+        out.push_str(first);
+        for w in words {
+            out.push(' ');
+            out.push_str(w);
+        }
+    }
 }
 
 fn string_to_sign(amz_date: &str, scope: &str, canonical: &str) -> String {
-    format!(
-        "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
-        hex_sha256(canonical.as_bytes())
-    )
+    let mut hash = [0u8; 64];
+    hex::encode_to_slice(Sha256::digest(canonical.as_bytes()), &mut hash).expect("64 hex digits");
+    let mut out = String::with_capacity(ALGORITHM.len() + amz_date.len() + scope.len() + 67);
+    out.push_str(ALGORITHM);
+    out.push('\n');
+    out.push_str(amz_date);
+    out.push('\n');
+    out.push_str(scope);
+    out.push('\n');
+    out.push_str(std::str::from_utf8(&hash).expect("hex is ASCII"));
+    out
 }
 
 // ---- time ----
@@ -804,7 +831,9 @@ mod tests {
         assert_eq!(canonical_uri("/ledgers/a%20b"), "/ledgers/a%2520b");
         assert_eq!(canonical_query("b=2&a=1&a=0&c"), "a=0&a=1&b=2&c=");
         assert_eq!(canonical_query("t=a%3d%3D+"), "t=a%3D%3D%2B");
-        assert_eq!(canonical_header_value("  a   b  c "), "a b c");
+        let mut v = String::new();
+        push_canonical_header_value(&mut v, "  a   b  c ");
+        assert_eq!(v, "a b c");
         assert_eq!(percent_decode("%41%4"), b"A%4");
         assert_eq!(percent_decode("%zz%"), b"%zz%");
         assert_eq!(amz_date(at("20240229T235959Z")), "20240229T235959Z");
