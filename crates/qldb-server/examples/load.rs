@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p qldb-server --example load -- [--endpoint http://127.0.0.1:8000]
 //!     [--ledger load] [--sessions 8] [--seconds 10] [--mode insert|select] [--docs 1000]
-//!     [--data DIR]
+//!     [--doc small|ten-field] [--data DIR]
 //! ```
 //!
 //! Without `--endpoint` the example starts a server in-process (in memory, or on `--data DIR`
@@ -31,6 +31,16 @@ enum Mode {
     Select,
 }
 
+/// The document an insert run writes.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Doc {
+    /// `{k, v, pad}`: a key, an int and 64 bytes of padding.
+    Small,
+    /// Ten top-level fields like `benches/worker.py`'s `ten_field_doc`: strings, ints, decimals,
+    /// a timestamp, a bool, a nested struct, a list.
+    TenField,
+}
+
 #[derive(Parser, Debug)]
 #[command(about = "Load client for qldb-local")]
 struct Args {
@@ -52,6 +62,34 @@ struct Args {
     /// Documents loaded before a select run.
     #[arg(long, default_value_t = 1000)]
     docs: usize,
+    /// The document an insert run writes.
+    #[arg(long, value_enum, default_value_t = Doc::Small)]
+    doc: Doc,
+}
+
+/// The Ion text of insert number `i` of session `id`.
+fn insert_doc(doc: Doc, id: usize, i: usize) -> String {
+    match doc {
+        Doc::Small => format!("{{k: \"w{id}-{i}\", v: {i}, pad: \"{}\"}}", "x".repeat(64)),
+        Doc::TenField => {
+            let t = (12 * 3600 + 30 * 60 + i) % 86_400;
+            format!(
+                "{{id: \"w{id}-{i}\", name: \"customer {i:06}\", email: \"user{i}@example.com\", \
+                 qty: {}, balance: {i}.{:02}, rate: 0.0425, \
+                 created: 2024-05-01T{:02}:{:02}:{:02}Z, active: {}, \
+                 address: {{street: \"{} Main St\", city: \"Seattle\", zip: \"98101\"}}, \
+                 tags: [\"alpha\", \"beta\", \"t{}\"]}}",
+                i % 997,
+                i % 100,
+                t / 3600,
+                (t / 60) % 60,
+                t % 60,
+                i.is_multiple_of(2),
+                i % 500,
+                i % 10
+            )
+        }
+    }
 }
 
 const TABLE: &str = "LoadTest";
@@ -130,11 +168,8 @@ fn worker(addr: SocketAddr, args: &Args, id: usize, deadline: Instant) -> Worker
             let mut txn = s.begin()?;
             match args.mode {
                 Mode::Insert => {
-                    let doc = Element::read_one(
-                        format!("{{k: \"w{id}-{i}\", v: {i}, pad: \"{}\"}}", "x".repeat(64))
-                            .as_bytes(),
-                    )
-                    .expect("valid Ion");
+                    let doc = Element::read_one(insert_doc(args.doc, id, i).as_bytes())
+                        .expect("valid Ion");
                     s.execute(&mut txn, &insert, &[doc])?;
                 }
                 Mode::Select => {
