@@ -313,11 +313,9 @@ fn http_read_timeout_is_a_transport_error_and_the_next_request_works() {
     sync::wait(t.start_transaction(&session.session_token)).unwrap();
 }
 
-#[test]
-fn http_wait_is_interruptible_while_the_server_is_silent() {
-    let server = Server::start(&["StartTransaction:1:delay=5000"]);
-    let t = transport(&server.url, |_| {});
-    let session = sync::wait(t.start_session("t")).unwrap();
+/// Waits for `fut` with an interrupt check that fires after 300 ms, and checks that the wait ended
+/// by it, promptly.
+fn assert_interrupted_promptly<F: std::future::Future>(fut: F) {
     let started = Instant::now();
     let check = || {
         if started.elapsed() > Duration::from_millis(300) {
@@ -326,17 +324,18 @@ fn http_wait_is_interruptible_while_the_server_is_silent() {
             Ok(())
         }
     };
-    let out = sync::wait_interruptible(
-        t.start_transaction(&session.session_token),
-        sync::INTERRUPT_TICK,
-        &check,
-    );
+    let out = sync::wait_interruptible(fut, sync::INTERRUPT_TICK, &check);
     assert_eq!(out.err(), Some("interrupted"));
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "{:?}",
-        started.elapsed()
-    );
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_millis(1500), "{waited:?}");
+}
+
+#[test]
+fn http_wait_is_interruptible_while_the_server_is_silent() {
+    let server = Server::start(&["StartTransaction:1:delay=5000"]);
+    let t = transport(&server.url, |_| {});
+    let session = sync::wait(t.start_session("t")).unwrap();
+    assert_interrupted_promptly(t.start_transaction(&session.session_token));
     // The abandoned exchange's connection is gone; the next request gets a fresh one.
     sync::wait(t.start_transaction(&session.session_token)).unwrap();
 }
@@ -544,19 +543,5 @@ fn http_connect_times_out_and_is_interruptible() {
 
     // The default 60 s connect timeout, interrupted after 300 ms.
     let t = transport(&url, |_| {});
-    let started = Instant::now();
-    let check = || {
-        if started.elapsed() > Duration::from_millis(300) {
-            Err("interrupted")
-        } else {
-            Ok(())
-        }
-    };
-    let out = sync::wait_interruptible(t.start_session("t"), sync::INTERRUPT_TICK, &check);
-    assert_eq!(out.err(), Some("interrupted"));
-    assert!(
-        started.elapsed() < Duration::from_millis(1500),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_interrupted_promptly(t.start_session("t"));
 }
