@@ -272,10 +272,9 @@ def test_per_call_retry_config_replaces_the_drivers(drivers, memory_endpoint):
         assert len(attempts) == expected
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX-only")
 def test_a_forked_child_gets_its_own_runtime(drivers, memory_endpoint, server):
     """The parent's native runtime threads do not exist in a forked child: a driver made there works
-    (embedded and over HTTP), and the parent's drivers keep working."""
+    (embedded and over HTTP), and the parent's drivers keep working. (POSIX: the suite runs on Linux.)"""
     parent = drivers(endpoint_url=memory_endpoint)
     assert parent.execute_lambda(lambda ex: "before") == "before"
     pid = os.fork()
