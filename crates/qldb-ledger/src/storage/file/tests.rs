@@ -28,6 +28,20 @@ fn write_synced(path: &Path, records: &[&[u8]]) -> FileJournal {
     j
 }
 
+const FIVE_RECORDS: [&[u8]; 5] = [b"zero", b"one", b"two", b"three", b"four"];
+
+/// Writes [`FIVE_RECORDS`]: records 0 and 1 synced one by one, 2, 3 and 4 by a single round.
+/// Returns the file as written.
+fn write_two_synced_then_three_in_one_round(path: &Path) -> Vec<u8> {
+    let j = write_synced(path, &FIVE_RECORDS[..2]);
+    for r in &FIVE_RECORDS[2..] {
+        j.append(r).unwrap();
+    }
+    j.sync(4).unwrap();
+    drop(j);
+    std::fs::read(path).unwrap()
+}
+
 /// Byte offset of each record's frame, for records of the given sizes.
 fn frame_offsets(records: &[&[u8]]) -> Vec<usize> {
     let mut pos = FILE_HEADER_LEN;
@@ -296,14 +310,8 @@ fn damage_inside_the_last_unsynced_batch_drops_that_batch_from_there() {
     // record 4 behind a damaged record 3 is no evidence of corruption.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j");
-    let records: [&[u8]; 5] = [b"zero", b"one", b"two", b"three", b"four"];
-    let j = write_synced(&path, &records[..2]);
-    for r in &records[2..] {
-        j.append(r).unwrap();
-    }
-    j.sync(4).unwrap();
-    drop(j);
-    let full = std::fs::read(&path).unwrap();
+    let records = FIVE_RECORDS;
+    let full = write_two_synced_then_three_in_one_round(&path);
     let offsets = frame_offsets(&records);
 
     let mut bytes = full.clone();
@@ -779,14 +787,8 @@ fn damage_is_detected_in_front_of_a_preallocated_tail() {
     // written, zero tail included.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("j");
-    let records: [&[u8]; 5] = [b"zero", b"one", b"two", b"three", b"four"];
-    let j = write_synced(&path, &records[..2]);
-    for r in &records[2..] {
-        j.append(r).unwrap();
-    }
-    j.sync(4).unwrap();
-    drop(j);
-    let full = std::fs::read(&path).unwrap();
+    let records = FIVE_RECORDS;
+    let full = write_two_synced_then_three_in_one_round(&path);
     let logical = logical_bytes(&path).len();
     assert_eq!(full.len() as u64, PREALLOC_CHUNK);
     let offsets = frame_offsets(&records);
