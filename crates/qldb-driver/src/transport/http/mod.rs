@@ -581,21 +581,17 @@ impl Inner {
         Ok(self.complete(exchange))
     }
 
-    /// The exchange on a thread that may block until it is done.
+    /// The same exchange on a thread that may block until it is done (tokio's blocking pool):
+    /// every poll of [`Inner::exchange_here`] blocks for at most one tick and wakes itself, so
+    /// polling it in a loop is all the executor it needs.
     fn exchange_blocking(&self, message: Vec<u8>) -> Result<Response, DriverError> {
-        let conn = match self.checkout()? {
-            Link::Ready(conn) => conn,
-            Link::Connecting(mut connecting) => loop {
-                match connecting.poll() {
-                    Ok(Some(conn)) => break conn,
-                    Ok(None) => {}
-                    Err(e) => return Err(self.connect_failed(e)),
-                }
-            },
-        };
-        let mut exchange = Exchange::new(conn, message, self.read_timeout);
-        while !exchange.drive().map_err(|e| self.failed(e))? {}
-        Ok(self.complete(exchange))
+        let mut exchange = std::pin::pin!(self.exchange_here(message));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let Poll::Ready(result) = std::future::Future::poll(exchange.as_mut(), &mut cx) {
+                return result;
+            }
+        }
     }
 
     fn complete(&self, exchange: Exchange) -> Response {
