@@ -648,6 +648,24 @@ fn a_second_open_of_the_same_journal_is_refused_while_the_first_lives() {
     open(&path);
 }
 
+#[test]
+fn a_lock_released_within_half_a_second_is_waited_for() {
+    // As when a child forked by another thread still shares the descriptor until its exec.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("j.qlj");
+    drop(open(&path));
+    let holder = std::fs::File::open(&path).unwrap();
+    holder.lock().unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        drop(holder);
+    });
+    let started = std::time::Instant::now();
+    FileJournal::open(&path).expect("the lock is released in time");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(100));
+    release.join().unwrap();
+}
+
 // Preallocation.
 
 /// Size of the frame of a record of `len` bytes.
